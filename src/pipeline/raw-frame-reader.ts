@@ -1,0 +1,58 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Cuts a raw video byte stream into whole frames. Pulling with `for await` is what gives us
+ * backpressure: while the consumer is busy, the stream pauses, the pipe fills and ffmpeg blocks,
+ * so memory stays at a few frames whatever the video's length.
+ */
+export async function* readRawFrames(stream: Readable, frameBytes: number): AsyncGenerator<Buffer> {
+  let frame = Buffer.allocUnsafe(frameBytes);
+  let filled = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(frameBytes - filled, chunk.length - offset);
+      chunk.copy(frame, filled, offset, offset + n);
+      filled += n;
+      offset += n;
+      if (filled === frameBytes) {
+        yield frame;
+        frame = Buffer.allocUnsafe(frameBytes);
+        filled = 0;
+      }
+    }
+  }
+  // A partial trailing frame means ffmpeg died mid-frame; the caller checks the exit status.
+}
+
+/** Writes a buffer to a child's stdin, waiting for `drain` so a slow encoder slows us down. */
+export function writeWithBackpressure(stream: NodeJS.WritableStream, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = stream.write(data, (err) => {
+      if (err) reject(err);
+    });
+    if (ok) resolve();
+    else {
+      const onDrain = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(new Error('encoder closed its input'));
+      };
+      const cleanup = (): void => {
+        stream.removeListener('drain', onDrain);
+        stream.removeListener('error', onError);
+        stream.removeListener('close', onClose);
+      };
+      stream.once('drain', onDrain);
+      stream.once('error', onError);
+      stream.once('close', onClose);
+    }
+  });
+}
