@@ -1,0 +1,79 @@
+import type { ModelId } from './model-registry.ts';
+
+/**
+ * The four product tiers of API.md as named configurations. Speeds are the benchmark's 1080p
+ * figures on a 2-core machine (docs/tiers.md); change them only with a new bench run.
+ */
+export type TierName = 'light' | 'human' | 'original' | 'pro';
+
+export interface TierConfig {
+  name: TierName;
+  /** 'selfie' picks the square or landscape selfie model from the frame's aspect. */
+  model: ModelId | 'selfie';
+  /** Model input long side for size-agnostic models (multiple of 32). */
+  longSide: number;
+  /**
+   * Run the model on every Nth frame (and on every scene change); mattes of the frames between
+   * two key frames are blended from both, then snapped to each frame's own edges by the refiner.
+   */
+  keyframeInterval: number;
+  /** Mean absolute luma change (0..255) from the last key frame that forces a new key frame. */
+  rekeyThreshold: number;
+  refine: { guided: boolean; radius: number; eps: number; colorGuide: boolean };
+  temporal: { strength: number };
+  creditsPerMinute: number;
+  subjects: string;
+}
+
+export const tiers: Record<TierName, TierConfig> = {
+  human: {
+    name: 'human',
+    model: 'selfie',
+    longSide: 256,
+    keyframeInterval: 1,
+    rekeyThreshold: 255,
+    refine: { guided: true, radius: 8, eps: 1e-3, colorGuide: false },
+    temporal: { strength: 0.6 },
+    creditsPerMinute: 45,
+    subjects: 'people near the camera',
+  },
+  light: {
+    name: 'light',
+    model: 'isnet-small',
+    longSide: 768,
+    keyframeInterval: 4,
+    rekeyThreshold: 18,
+    refine: { guided: true, radius: 8, eps: 1e-3, colorGuide: false },
+    temporal: { strength: 0.5 },
+    creditsPerMinute: 45,
+    subjects: 'any subject (people, animals, products)',
+  },
+  original: {
+    name: 'original',
+    model: 'isnet-small',
+    longSide: 1024,
+    keyframeInterval: 1,
+    rekeyThreshold: 255,
+    refine: { guided: true, radius: 8, eps: 1e-3, colorGuide: true },
+    temporal: { strength: 0.6 },
+    creditsPerMinute: 60,
+    subjects: 'any subject (people, animals, products)',
+  },
+  pro: {
+    name: 'pro',
+    model: 'isnet-medium',
+    longSide: 1280,
+    keyframeInterval: 1,
+    rekeyThreshold: 255,
+    refine: { guided: true, radius: 6, eps: 5e-4, colorGuide: true },
+    temporal: { strength: 0.7 },
+    creditsPerMinute: 180,
+    subjects: 'any subject (people, animals, products); highest quality',
+  },
+};
+
+export const tierNames = Object.keys(tiers) as TierName[];
+
+export function isTierName(s: string): s is TierName {
+  return Object.hasOwn(tiers, s);
+}
