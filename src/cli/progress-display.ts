@@ -46,7 +46,9 @@ export function createProgressDisplay(stream: NodeJS.WriteStream = process.stder
       const now = Date.now();
       if (p.stage === 'process' && now - last < 2000 && p.framesDone !== p.framesTotal) return;
       last = now;
-      stream.write(`${p.stage}: ${p.framesDone}/${p.framesTotal} frames, ${p.fps.toFixed(1)} fps, eta ${formatEta(p.etaSeconds)}\n`);
+      stream.write(
+        `${p.stage}: ${p.framesDone}/${p.framesTotal} frames, ${p.fps.toFixed(1)} fps, eta ${formatEta(p.etaSeconds)}\n`,
+      );
     },
     stop: () => {},
   };

@@ -21,7 +21,9 @@ export interface RemoveCommandOptions {
  */
 export async function removeCommand(input: string, opts: RemoveCommandOptions): Promise<number> {
   if (!isTierName(opts.model)) {
-    process.stderr.write(`error [invalid_request]: unknown model "${opts.model}"; choose one of ${tierNames.join(', ')}\n`);
+    process.stderr.write(
+      `error [invalid_request]: unknown model "${opts.model}"; choose one of ${tierNames.join(', ')}\n`,
+    );
     return exitCodes.usage;
   }
   const controller = new AbortController();
@@ -57,7 +59,9 @@ export async function removeCommand(input: string, opts: RemoveCommandOptions): 
     return exitCodes.ok;
   } catch (err) {
     display.stop();
-    const e = isAlphacutError(err) ? err : new AlphacutError('internal_error', err instanceof Error ? err.message : String(err));
+    const e = isAlphacutError(err)
+      ? err
+      : new AlphacutError('internal_error', err instanceof Error ? err.message : String(err));
     process.stderr.write(`error [${e.code}]: ${e.message}\n`);
     return exitCodeFor(e.code);
   } finally {

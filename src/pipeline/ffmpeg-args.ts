@@ -23,7 +23,16 @@ export function sourceMatrix(info: Pick<MediaInfo, 'colorSpace' | 'height'>): Co
 function colorTags(matrix: ColorMatrix): string[] {
   return matrix === 'bt709'
     ? ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv']
-    : ['-colorspace', 'smpte170m', '-color_primaries', 'smpte170m', '-color_trc', 'smpte170m', '-color_range', 'tv'];
+    : [
+        '-colorspace',
+        'smpte170m',
+        '-color_primaries',
+        'smpte170m',
+        '-color_trc',
+        'smpte170m',
+        '-color_range',
+        'tv',
+      ];
 }
 
 const quiet = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
@@ -58,7 +67,18 @@ export function decodeArgs(input: string, info: MediaInfo): string[] {
 
 /** Raw frames arriving on stdin at the source's size and rate. */
 function rawInput(info: MediaInfo, pixFmt: 'rgba' | 'gray' | 'rgb24'): string[] {
-  return ['-f', 'rawvideo', '-pix_fmt', pixFmt, '-s', `${info.width}x${info.height}`, '-framerate', rate(info), '-i', 'pipe:0'];
+  return [
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    pixFmt,
+    '-s',
+    `${info.width}x${info.height}`,
+    '-framerate',
+    rate(info),
+    '-i',
+    'pipe:0',
+  ];
 }
 
 /**
@@ -97,7 +117,18 @@ export function encodeWebmArgs(output: string, info: MediaInfo, opts: EncodeOpti
     '0:v:0',
     // atrim, not -t: a duration limit on the output would also cut video frames if the probed
     // count is short, and the frame count is a promise.
-    ...(withAudio ? ['-map', '1:a:0?', '-af', `atrim=end=${outputDuration(info, opts.frames)}`, '-c:a', 'libopus', '-b:a', '128k'] : []),
+    ...(withAudio
+      ? [
+          '-map',
+          '1:a:0?',
+          '-af',
+          `atrim=end=${outputDuration(info, opts.frames)}`,
+          '-c:a',
+          'libopus',
+          '-b:a',
+          '128k',
+        ]
+      : []),
     '-vf',
     `scale=out_color_matrix=${m}:out_range=tv:in_range=pc:flags=bicubic+accurate_rnd+full_chroma_int,format=yuva420p`,
     '-c:v',

@@ -18,8 +18,15 @@ export interface FfmpegChild {
 const STDERR_KEEP = 16 * 1024;
 const KILL_GRACE_MS = 1000;
 
-export function spawnFfmpeg(command: 'ffmpeg' | 'ffprobe', args: string[], signal?: AbortSignal): FfmpegChild {
-  const bin = command === 'ffmpeg' ? (process.env.ALPHACUT_FFMPEG ?? 'ffmpeg') : (process.env.ALPHACUT_FFPROBE ?? 'ffprobe');
+export function spawnFfmpeg(
+  command: 'ffmpeg' | 'ffprobe',
+  args: string[],
+  signal?: AbortSignal,
+): FfmpegChild {
+  const bin =
+    command === 'ffmpeg'
+      ? (process.env.ALPHACUT_FFMPEG ?? 'ffmpeg')
+      : (process.env.ALPHACUT_FFPROBE ?? 'ffprobe');
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');

@@ -20,9 +20,18 @@ export async function resizeRgb(
 }
 
 /** Rec. 709 luma of packed rgb24, 0..255. */
-export function lumaOf(rgb: Uint8Array, pixels: number, out: Uint8Array = new Uint8Array(pixels)): Uint8Array {
+export function lumaOf(
+  rgb: Uint8Array,
+  pixels: number,
+  out: Uint8Array = new Uint8Array(pixels),
+): Uint8Array {
   for (let p = 0, i = 0; p < pixels; p++, i += 3) {
-    out[p] = (0.2126 * (rgb[i] as number) + 0.7152 * (rgb[i + 1] as number) + 0.0722 * (rgb[i + 2] as number) + 0.5) | 0;
+    out[p] =
+      (0.2126 * (rgb[i] as number) +
+        0.7152 * (rgb[i + 1] as number) +
+        0.0722 * (rgb[i + 2] as number) +
+        0.5) |
+      0;
   }
   return out;
 }

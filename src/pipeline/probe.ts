@@ -31,7 +31,11 @@ export interface ProbeLimits {
   maxHeight: number;
 }
 
-export const defaultProbeLimits: ProbeLimits = { maxDurationSeconds: 4 * 3600, maxWidth: 4096, maxHeight: 4096 };
+export const defaultProbeLimits: ProbeLimits = {
+  maxDurationSeconds: 4 * 3600,
+  maxWidth: 4096,
+  maxHeight: 4096,
+};
 
 const numeric = z.union([z.string(), z.number()]).transform((v) => Number(v));
 
@@ -109,22 +113,35 @@ async function explainProbeFailure(stderr: string, path: string): Promise<Alphac
       'The file is truncated or incomplete: its index (moov atom) is missing, so it cannot be decoded. Upload the complete file.',
       { reason: 'truncated' },
     );
-  if (s.includes('no such file')) return new AlphacutError('invalid_request', `Input file not found: ${path}`);
+  if (s.includes('no such file'))
+    return new AlphacutError('invalid_request', `Input file not found: ${path}`);
   if (
     s.includes('invalid data found') ||
     s.includes('moov atom not found') ||
     s.includes('not in allowed list') ||
     s.includes('unknown format')
   )
-    return new AlphacutError('unsupported_media', 'The file is not a video in a supported container (mp4, mov, webm, mkv, avi, gif...).', {
-      reason: 'not_video',
-    });
-  return new AlphacutError('unsupported_media', `The file could not be read as a video: ${stderr.split('\n').pop() ?? ''}`.trim(), {
-    reason: 'unreadable',
-  });
+    return new AlphacutError(
+      'unsupported_media',
+      'The file is not a video in a supported container (mp4, mov, webm, mkv, avi, gif...).',
+      {
+        reason: 'not_video',
+      },
+    );
+  return new AlphacutError(
+    'unsupported_media',
+    `The file could not be read as a video: ${stderr.split('\n').pop() ?? ''}`.trim(),
+    {
+      reason: 'unreadable',
+    },
+  );
 }
 
-export async function probe(path: string, limits: ProbeLimits = defaultProbeLimits, signal?: AbortSignal): Promise<MediaInfo> {
+export async function probe(
+  path: string,
+  limits: ProbeLimits = defaultProbeLimits,
+  signal?: AbortSignal,
+): Promise<MediaInfo> {
   let sizeBytes: number;
   try {
     const st = await stat(path);
@@ -133,11 +150,23 @@ export async function probe(path: string, limits: ProbeLimits = defaultProbeLimi
   } catch {
     throw new AlphacutError('invalid_request', `Input file not found: ${path}`);
   }
-  if (sizeBytes === 0) throw new AlphacutError('unsupported_media', 'The file is empty.', { reason: 'empty' });
+  if (sizeBytes === 0)
+    throw new AlphacutError('unsupported_media', 'The file is empty.', { reason: 'empty' });
 
   const { stdout, stderr, code } = await runToCompletion(
     'ffprobe',
-    ['-v', 'error', ...untrustedInputArgs(), '-count_packets', '-show_streams', '-show_format', '-of', 'json', '-i', path],
+    [
+      '-v',
+      'error',
+      ...untrustedInputArgs(),
+      '-count_packets',
+      '-show_streams',
+      '-show_format',
+      '-of',
+      'json',
+      '-i',
+      path,
+    ],
     signal,
   );
   if (signal?.aborted) throw new AlphacutError('canceled', 'Canceled.');
@@ -147,18 +176,30 @@ export async function probe(path: string, limits: ProbeLimits = defaultProbeLimi
   try {
     parsed = probeSchema.parse(JSON.parse(stdout.toString('utf8')));
   } catch {
-    throw new AlphacutError('unsupported_media', 'The file could not be read as a video (unexpected probe output).');
+    throw new AlphacutError(
+      'unsupported_media',
+      'The file could not be read as a video (unexpected probe output).',
+    );
   }
   const video = parsed.streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!video || !video.width || !video.height)
-    throw new AlphacutError('unsupported_media', 'The file has no video stream (audio-only or not a video).', { reason: 'no_video' });
+    throw new AlphacutError(
+      'unsupported_media',
+      'The file has no video stream (audio-only or not a video).',
+      { reason: 'no_video' },
+    );
 
   const fps = chooseFps(video.r_frame_rate, video.avg_frame_rate);
   const frameCount = Number(video.nb_frames) || Number(video.nb_read_packets) || 0;
   if (!fps || frameCount <= 0)
-    throw new AlphacutError('unsupported_media', 'The video stream has no frames.', { reason: 'zero_frames' });
+    throw new AlphacutError('unsupported_media', 'The video stream has no frames.', {
+      reason: 'zero_frames',
+    });
 
-  const rotation = Math.round(video.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(video.tags?.rotate ?? 0));
+  const rotation = Math.round(
+    video.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ??
+      Number(video.tags?.rotate ?? 0),
+  );
   const swap = Math.abs(rotation) % 180 === 90;
   const width = swap ? video.height : video.width;
   const height = swap ? video.width : video.height;

@@ -14,11 +14,25 @@ export interface StageTimings {
 }
 
 export function emptyTimings(): StageTimings {
-  return { probeMs: 0, prepareMs: 0, decodeMs: 0, resizeMs: 0, modelMs: 0, refineMs: 0, composeMs: 0, encodeMs: 0, totalMs: 0 };
+  return {
+    probeMs: 0,
+    prepareMs: 0,
+    decodeMs: 0,
+    resizeMs: 0,
+    modelMs: 0,
+    refineMs: 0,
+    composeMs: 0,
+    encodeMs: 0,
+    totalMs: 0,
+  };
 }
 
 /** Wraps an async iterable so the time spent waiting for each item is added to `timings[key]`. */
-export async function* timed<T>(source: AsyncIterable<T>, timings: StageTimings, key: keyof StageTimings): AsyncGenerator<T> {
+export async function* timed<T>(
+  source: AsyncIterable<T>,
+  timings: StageTimings,
+  key: keyof StageTimings,
+): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]();
   try {
     for (;;) {

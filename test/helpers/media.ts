@@ -16,7 +16,9 @@ export const noSharedMedia: string | false = existsSync(sharedMediaDir)
   ? false
   : `shared media set not found at ${sharedMediaDir} (tests on real footage skipped)`;
 
-export async function tempDir(prefix = 'alphacut-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'alphacut-test-',
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -29,20 +31,36 @@ export async function ffmpeg(args: string[]): Promise<Buffer> {
   return stdout;
 }
 
-export async function ffprobeJson(file: string, extra: string[] = []): Promise<{
+export async function ffprobeJson(
+  file: string,
+  extra: string[] = [],
+): Promise<{
   streams: Array<Record<string, string | number | undefined>>;
   format: Record<string, string | number | undefined>;
 }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', ...extra, '-show_streams', '-show_format', '-of', 'json', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    ...extra,
+    '-show_streams',
+    '-show_format',
+    '-of',
+    'json',
+    file,
+  ]);
   return JSON.parse(stdout) as never;
 }
 
 /** Frames really decodable from the first video stream (decoded, not the container's claim). */
 export async function countFrames(file: string, vp9Alpha = false): Promise<number> {
   const pre = vp9Alpha ? ['-c:v', 'libvpx-vp9'] : [];
-  const { stderr } = await run('ffmpeg', ['-nostdin', '-hide_banner', ...pre, '-i', file, '-map', '0:v:0', '-f', 'null', '-'], {
-    maxBuffer: 1 << 26,
-  });
+  const { stderr } = await run(
+    'ffmpeg',
+    ['-nostdin', '-hide_banner', ...pre, '-i', file, '-map', '0:v:0', '-f', 'null', '-'],
+    {
+      maxBuffer: 1 << 26,
+    },
+  );
   const m = [...stderr.matchAll(/frame=\s*(\d+)/g)].pop();
   return m ? Number(m[1]) : 0;
 }
@@ -52,19 +70,38 @@ export async function countFrames(file: string, vp9Alpha = false): Promise<numbe
  * libvpx-vp9: ffmpeg's native VP9 decoder silently drops alpha.
  */
 export async function readWebmAlpha(file: string, width: number, height: number): Promise<Uint8Array[]> {
-  const raw = await ffmpeg(['-c:v', 'libvpx-vp9', '-i', file, '-vf', 'alphaextract,format=gray', '-f', 'rawvideo', 'pipe:1']);
+  const raw = await ffmpeg([
+    '-c:v',
+    'libvpx-vp9',
+    '-i',
+    file,
+    '-vf',
+    'alphaextract,format=gray',
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ]);
   const size = width * height;
   const frames: Uint8Array[] = [];
-  for (let o = 0; o + size <= raw.length; o += size) frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
+  for (let o = 0; o + size <= raw.length; o += size)
+    frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
   return frames;
 }
 
 /** Gray frames of any video (e.g. a mask MP4 or ground-truth PNGs). */
 export async function readGray(input: string[], width: number, height: number): Promise<Uint8Array[]> {
-  const raw = await ffmpeg([...input, '-vf', `scale=${width}:${height}:flags=neighbor,format=gray`, '-f', 'rawvideo', 'pipe:1']);
+  const raw = await ffmpeg([
+    ...input,
+    '-vf',
+    `scale=${width}:${height}:flags=neighbor,format=gray`,
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ]);
   const size = width * height;
   const frames: Uint8Array[] = [];
-  for (let o = 0; o + size <= raw.length; o += size) frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
+  for (let o = 0; o + size <= raw.length; o += size)
+    frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
   return frames;
 }
 
@@ -76,7 +113,9 @@ export async function makeClip(
   const w = opts.width ?? 320;
   const h = opts.height ?? 240;
   const fps = opts.fps ?? 25;
-  const audio = opts.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${opts.seconds}`] : [];
+  const audio = opts.audio
+    ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${opts.seconds}`]
+    : [];
   await ffmpeg([
     '-f',
     'lavfi',

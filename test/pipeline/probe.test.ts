@@ -32,11 +32,15 @@ describe('probe', () => {
     assert.ok(Math.abs(info.durationSeconds - 3) < 0.05, `duration ${info.durationSeconds}`);
   });
 
-  it('keeps the nominal 30000/1001 rate of a slightly irregular stream', { skip: noSharedMedia }, async () => {
-    const info = await probe(sharedMedia('clips/opencv-box.mp4'));
-    assert.deepEqual(info.fps, { num: 30000, den: 1001 });
-    assert.equal(info.width, 640);
-  });
+  it(
+    'keeps the nominal 30000/1001 rate of a slightly irregular stream',
+    { skip: noSharedMedia },
+    async () => {
+      const info = await probe(sharedMedia('clips/opencv-box.mp4'));
+      assert.deepEqual(info.fps, { num: 30000, den: 1001 });
+      assert.equal(info.width, 640);
+    },
+  );
 
   it('rejects a text file renamed .mp4 as not a video', async () => {
     const p = join(dir, 'notes.mp4');
