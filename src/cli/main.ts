@@ -67,4 +67,6 @@ try {
   if (!(err instanceof CommanderError)) throw err;
   exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
 }
+// A canceled run may still have an inference finishing on a native thread; do not wait for it.
+if (exitCode === exitCodes.canceled) process.exit(exitCode);
 process.exitCode = exitCode;

@@ -1,8 +1,7 @@
-import { IsnetSegmenter } from './isnet-segmenter.ts';
 import { ensureModel } from './model-store.ts';
 import type { Segmenter } from './segmenter.ts';
-import { SelfieSegmenter } from './selfie-segmenter.ts';
 import type { TierConfig } from './tiers.ts';
+import { WorkerSegmenter } from './worker-segmenter.ts';
 
 /** Opens the model a tier needs for a video of this size, building the model file if needed. */
 export async function openSegmenter(
@@ -14,11 +13,21 @@ export async function openSegmenter(
   if (tier.model === 'selfie') {
     // The landscape variant sees a 16:9 frame with less distortion and runs ~40 % faster.
     const landscape = width / height >= 1.5;
-    const id = landscape ? 'selfie-landscape' : 'selfie-square';
+    const modelId = landscape ? 'selfie-landscape' : 'selfie-square';
     const size = landscape ? { width: 256, height: 144 } : { width: 256, height: 256 };
-    return SelfieSegmenter.open(id, await ensureModel(dataDir, id), size);
+    return WorkerSegmenter.open({
+      kind: 'selfie',
+      modelId,
+      modelPath: await ensureModel(dataDir, modelId),
+      size,
+    });
   }
   if (tier.model === 'isnet-small' || tier.model === 'isnet-medium')
-    return IsnetSegmenter.open(tier.model, await ensureModel(dataDir, tier.model), tier.longSide);
+    return WorkerSegmenter.open({
+      kind: 'isnet',
+      modelId: tier.model,
+      modelPath: await ensureModel(dataDir, tier.model),
+      longSide: tier.longSide,
+    });
   throw new Error(`tier ${tier.name}: model ${tier.model} cannot be opened as a segmenter`);
 }

@@ -19,7 +19,14 @@ export interface TierConfig {
   keyframeInterval: number;
   /** Mean absolute luma change (0..255) from the last key frame that forces a new key frame. */
   rekeyThreshold: number;
-  refine: { guided: boolean; radius: number; eps: number; colorGuide: boolean };
+  /** Segment a crop around the main subject(s) (see pipeline/subject-crop.ts); not for fixed-size models. */
+  subjectCrop: boolean;
+  /**
+   * Edge refinement: guided upsampling with a colour or luma guide. Radius and coarse grid follow
+   * from how many frame pixels one matte pixel covers (suggestGuidedParams); `eps` (in intensity²)
+   * sets how readily edges follow the image: smaller snaps harder.
+   */
+  refine: { guided: boolean; colorGuide: boolean; eps: number };
   temporal: { strength: number };
   creditsPerMinute: number;
   subjects: string;
@@ -32,7 +39,8 @@ export const tiers: Record<TierName, TierConfig> = {
     longSide: 256,
     keyframeInterval: 1,
     rekeyThreshold: 255,
-    refine: { guided: true, radius: 8, eps: 1e-3, colorGuide: false },
+    subjectCrop: false,
+    refine: { guided: true, colorGuide: true, eps: 1e-4 },
     temporal: { strength: 0.6 },
     creditsPerMinute: 45,
     subjects: 'people near the camera',
@@ -43,7 +51,8 @@ export const tiers: Record<TierName, TierConfig> = {
     longSide: 768,
     keyframeInterval: 4,
     rekeyThreshold: 18,
-    refine: { guided: true, radius: 8, eps: 1e-3, colorGuide: false },
+    subjectCrop: true,
+    refine: { guided: true, colorGuide: true, eps: 1e-4 },
     temporal: { strength: 0.5 },
     creditsPerMinute: 45,
     subjects: 'any subject (people, animals, products)',
@@ -54,7 +63,8 @@ export const tiers: Record<TierName, TierConfig> = {
     longSide: 1024,
     keyframeInterval: 1,
     rekeyThreshold: 255,
-    refine: { guided: true, radius: 8, eps: 1e-3, colorGuide: true },
+    subjectCrop: true,
+    refine: { guided: true, colorGuide: true, eps: 1e-4 },
     temporal: { strength: 0.6 },
     creditsPerMinute: 60,
     subjects: 'any subject (people, animals, products)',
@@ -65,7 +75,8 @@ export const tiers: Record<TierName, TierConfig> = {
     longSide: 1280,
     keyframeInterval: 1,
     rekeyThreshold: 255,
-    refine: { guided: true, radius: 6, eps: 5e-4, colorGuide: true },
+    subjectCrop: true,
+    refine: { guided: true, colorGuide: true, eps: 5e-5 },
     temporal: { strength: 0.7 },
     creditsPerMinute: 180,
     subjects: 'any subject (people, animals, products); highest quality',

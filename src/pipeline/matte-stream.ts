@@ -1,0 +1,112 @@
+import type { Segmenter } from '../models/segmenter.ts';
+import type { TierConfig } from '../models/tiers.ts';
+import { lumaOf, resizeRgb } from './frame-resizer.ts';
+import { SubjectCropSegmenter } from './subject-crop.ts';
+
+/** A decoded frame with its model-resolution copy and its (raw, unrefined) matte. */
+export interface MatteFrame {
+  index: number;
+  rgb: Buffer;
+  low: { width: number; height: number; rgb: Uint8Array; luma: Uint8Array };
+  matte: Float32Array;
+  /** True when the model ran on this frame; false when its matte was blended from key frames. */
+  key: boolean;
+}
+
+interface Pending {
+  index: number;
+  rgb: Buffer;
+  low: MatteFrame['low'];
+}
+
+/** Mean absolute luma difference (0..255) between consecutive frames that counts as a scene cut. */
+export const SCENE_CUT_LUMA = 30;
+
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs((a[i] as number) - (b[i] as number));
+  return s / a.length;
+}
+
+/**
+ * Runs the segmenter on every frame, or for key-frame tiers on every Nth frame and on every
+ * large change of the image (a cut, a fast pan), and gives the frames in between a matte blended
+ * linearly from the key frames on both sides. Frames come out in order; at most N are held back.
+ */
+export async function* matteStream(
+  frames: AsyncIterable<Buffer>,
+  segmenter: Segmenter,
+  tier: Pick<TierConfig, 'keyframeInterval' | 'rekeyThreshold' | 'subjectCrop' | 'longSide'>,
+  width: number,
+  height: number,
+  signal: AbortSignal,
+): AsyncGenerator<MatteFrame> {
+  const size = segmenter.inputSizeFor(width, height);
+  const cropper = tier.subjectCrop
+    ? new SubjectCropSegmenter(segmenter, width, height, size, tier.longSide)
+    : undefined;
+  const segmentKey = (rgb: Buffer, low: MatteFrame['low'], cut: boolean): Promise<Float32Array> => {
+    if (!cropper) return segmenter.run(low.rgb, low.width, low.height);
+    if (cut) cropper.reset();
+    return cropper.segment(rgb, low.rgb);
+  };
+  const lowPixels = size.width * size.height;
+  const interval = Math.max(1, tier.keyframeInterval);
+  let index = 0;
+  let lastKey: { index: number; matte: Float32Array; luma: Uint8Array } | undefined;
+  let pending: Pending[] = [];
+  let prevLuma: Uint8Array | undefined;
+
+  const toLow = async (rgb: Buffer): Promise<MatteFrame['low']> => {
+    const lowRgb = await resizeRgb(rgb, width, height, size.width, size.height);
+    return { width: size.width, height: size.height, rgb: lowRgb, luma: lumaOf(lowRgb, lowPixels) };
+  };
+
+  function* flush(key: MatteFrame, cut: boolean): Generator<MatteFrame> {
+    const prev = lastKey;
+    for (const p of pending) {
+      let matte: Float32Array;
+      if (!prev) matte = key.matte;
+      else if (cut)
+        matte = prev.matte; // every held frame is still in the old scene
+      else {
+        // Position between the two key frames.
+        const t = (p.index - prev.index) / (key.index - prev.index);
+        matte = new Float32Array(lowPixels);
+        for (let i = 0; i < lowPixels; i++)
+          matte[i] = (1 - t) * (prev.matte[i] as number) + t * (key.matte[i] as number);
+      }
+      yield { index: p.index, rgb: p.rgb, low: p.low, matte, key: false };
+    }
+    pending = [];
+  }
+
+  for await (const rgb of frames) {
+    if (signal.aborted) return;
+    const low = await toLow(rgb);
+    const change = lastKey ? meanAbsDiff(low.luma, lastKey.luma) : Infinity;
+    // A cut is a jump between consecutive frames; a pan drifts away from the key frame gradually.
+    const cut = prevLuma !== undefined && meanAbsDiff(low.luma, prevLuma) > SCENE_CUT_LUMA;
+    prevLuma = low.luma;
+    const due = !lastKey || index - lastKey.index >= interval || change > tier.rekeyThreshold || cut;
+    if (!due) {
+      pending.push({ index, rgb, low });
+      index++;
+      continue;
+    }
+    const matte = await segmentKey(rgb, low, cut);
+    const key: MatteFrame = { index, rgb, low, matte, key: true };
+    yield* flush(key, cut);
+    yield key;
+    lastKey = { index, matte, luma: low.luma };
+    index++;
+  }
+  // Frames after the last key frame: make the final one a key frame so they interpolate too.
+  const last = pending.pop();
+  if (last && !signal.aborted) {
+    const matte = await segmentKey(last.rgb, last.low, false);
+    const key: MatteFrame = { index: last.index, rgb: last.rgb, low: last.low, matte, key: true };
+    yield* flush(key, false);
+    yield key;
+  }
+}
