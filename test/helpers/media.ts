@@ -65,6 +65,13 @@ export async function countFrames(file: string, vp9Alpha = false): Promise<numbe
   return m ? Number(m[1]) : 0;
 }
 
+function splitFrames(raw: Buffer, size: number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let o = 0; o + size <= raw.length; o += size)
+    frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
+  return frames;
+}
+
 /**
  * The alpha plane of every frame of a VP9-alpha WebM, as 8-bit gray. The decoder must be
  * libvpx-vp9: ffmpeg's native VP9 decoder silently drops alpha.
@@ -81,11 +88,7 @@ export async function readWebmAlpha(file: string, width: number, height: number)
     'rawvideo',
     'pipe:1',
   ]);
-  const size = width * height;
-  const frames: Uint8Array[] = [];
-  for (let o = 0; o + size <= raw.length; o += size)
-    frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
-  return frames;
+  return splitFrames(raw, width * height);
 }
 
 /** Gray frames of any video (e.g. a mask MP4 or ground-truth PNGs). */
@@ -98,11 +101,7 @@ export async function readGray(input: string[], width: number, height: number): 
     'rawvideo',
     'pipe:1',
   ]);
-  const size = width * height;
-  const frames: Uint8Array[] = [];
-  for (let o = 0; o + size <= raw.length; o += size)
-    frames.push(new Uint8Array(raw.buffer, raw.byteOffset + o, size));
-  return frames;
+  return splitFrames(raw, width * height);
 }
 
 /** A synthetic test clip: ffmpeg's test pattern with a moving box and, optionally, a tone. */
