@@ -1,7 +1,7 @@
 import { ensureModel } from './model-store.ts';
 import type { Segmenter } from './segmenter.ts';
 import type { TierConfig } from './tiers.ts';
-import { WorkerSegmenter } from './worker-segmenter.ts';
+import { ProcessSegmenter } from './process-segmenter.ts';
 
 /** Opens the model a tier needs for a video of this size, building the model file if needed. */
 export async function openSegmenter(
@@ -15,7 +15,7 @@ export async function openSegmenter(
     const landscape = width / height >= 1.5;
     const modelId = landscape ? 'selfie-landscape' : 'selfie-square';
     const size = landscape ? { width: 256, height: 144 } : { width: 256, height: 256 };
-    return WorkerSegmenter.open({
+    return ProcessSegmenter.open({
       kind: 'selfie',
       modelId,
       modelPath: await ensureModel(dataDir, modelId),
@@ -23,7 +23,7 @@ export async function openSegmenter(
     });
   }
   if (tier.model === 'isnet-small' || tier.model === 'isnet-medium')
-    return WorkerSegmenter.open({
+    return ProcessSegmenter.open({
       kind: 'isnet',
       modelId: tier.model,
       modelPath: await ensureModel(dataDir, tier.model),

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 /**
  * One ffmpeg/ffprobe child process bound to an AbortSignal. Why a wrapper: every child must die
- * when the job is cancelled (SIGTERM, then SIGKILL if it lingers), its stderr must be kept (the
+ * when the job is cancelled, its stderr must be kept (the
  * tail only, so a chatty decoder cannot grow memory) for error messages, and callers need one
  * promise that settles when the process is really gone.
  */
@@ -16,7 +16,6 @@ export interface FfmpegChild {
 }
 
 const STDERR_KEEP = 16 * 1024;
-const KILL_GRACE_MS = 1000;
 
 export function spawnFfmpeg(
   command: 'ffmpeg' | 'ffprobe',
@@ -51,13 +50,13 @@ export function spawnFfmpeg(
     });
   });
 
+  // SIGKILL straight away: ffmpeg restarts its blocked pipe reads and writes after SIGTERM, so a
+  // polite signal only lands once the pipe moves, and whatever it would flush is deleted anyway.
   const kill = (): void => {
     if (exitedFlag) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      if (!exitedFlag) child.kill('SIGKILL');
-    }, KILL_GRACE_MS);
-    timer.unref();
+    child.stdin.destroy();
+    child.stdout.destroy();
+    child.kill('SIGKILL');
   };
   if (signal) {
     if (signal.aborted) kill();

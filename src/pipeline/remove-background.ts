@@ -284,11 +284,11 @@ export async function removeBackground(opts: RemoveOptions, ctx: JobContext): Pr
     );
   } finally {
     for (const c of children) c.kill();
-    const drained = closeFrames().catch(() => {});
+    // Ending the inference process also ends an inference in flight; the frame generators then
+    // finish in the background with that error, which nobody is waiting for any more.
+    await segmenter.dispose();
+    void closeFrames().catch(() => {});
     await Promise.all(children.map((c) => c.exited));
     await Promise.all(partials.map((p) => rm(p, { force: true })));
-    // The session may only be released once no inference runs on it any more.
-    const release = drained.then(() => segmenter.dispose()).catch(() => {});
-    if (!signal.aborted) await release;
   }
 }

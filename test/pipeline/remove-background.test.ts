@@ -28,9 +28,16 @@ function opts(o: Omit<RemoveOptions, 'dataDir'>): RemoveOptions {
   return { dataDir, ...o };
 }
 
-async function childFfmpegs(): Promise<string[]> {
+/** Our child processes: ffmpeg decoders/encoders, or (with `-f`) the inference process too. */
+async function children(pattern = 'ffmpeg', full = false): Promise<string[]> {
   try {
-    const { stdout } = await run('pgrep', ['-a', '-P', String(process.pid), 'ffmpeg']);
+    const { stdout } = await run('pgrep', [
+      '-a',
+      '-P',
+      String(process.pid),
+      ...(full ? ['-f'] : []),
+      pattern,
+    ]);
     return stdout.trim().split('\n').filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
@@ -200,12 +207,13 @@ describe('removeBackground failures and cancellation', () => {
       ctx,
     );
     while (frames < 3) await new Promise((r) => setTimeout(r, 50));
-    assert.ok((await childFfmpegs()).length >= 2, 'decoder and encoders run while processing');
+    assert.ok((await children()).length >= 2, 'decoder and encoders run while processing');
     const t0 = Date.now();
     controller.abort();
     await assert.rejects(job, (e: unknown) => e instanceof AlphacutError && e.code === 'canceled');
     assert.ok(Date.now() - t0 < 2000, `cancel took ${Date.now() - t0} ms`);
-    assert.deepEqual(await childFfmpegs(), []);
+    assert.deepEqual(await children(), []);
+    assert.deepEqual(await children('inference-child', true), [], 'the inference process is gone too');
     assert.deepEqual(
       (await readdir(dir)).filter((f) => f.includes('long.webm') || f.includes('long-mask')),
       [],
