@@ -214,10 +214,11 @@ export async function removeBackground(opts: RemoveOptions, ctx: JobContext): Pr
     }
     throwIfCanceled();
 
+    const overallFps = framesOut / Math.max(1e-3, (performance.now() - started) / 1000);
     ctx.progress({
       framesDone: framesOut,
       framesTotal: info.frameCount,
-      fps: 0,
+      fps: overallFps,
       etaSeconds: 0,
       stage: 'finalize',
     });
