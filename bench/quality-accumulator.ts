@@ -1,0 +1,112 @@
+import { boundaryF, boundaryTolerancePx } from './metrics/boundary-f.ts';
+import { dtssdFrame } from './metrics/dtssd.ts';
+import {
+  addFlickerSums,
+  defaultFlickerOptions,
+  emptyFlickerSums,
+  finishFlicker,
+  flickerPair,
+  type FlickerOptions,
+} from './metrics/flicker.ts';
+import { meanAbsDiff } from './metrics/mean-abs-diff.ts';
+import { regionIoU } from './metrics/region-iou.ts';
+
+/** One clip's quality scores (see bench/README.md); null where the input to a metric is missing. */
+export interface ClipQuality {
+  frames: number;
+  /** Mean over frames of IoU(alpha ≥ 128, gt ≥ 128). */
+  j: number | null;
+  /** Mean over frames of the DAVIS boundary F-measure. */
+  boundaryF: number | null;
+  /** Mean over frames of mean |alpha − gt| on [0, 1]. */
+  mad: number | null;
+  /** Mean over frame pairs of the dtSSD against ground truth, [0, 1] scale. */
+  dtssd: number | null;
+  flicker: number | null;
+  stillFlicker: number | null;
+  stillFraction: number;
+  /** Mean over frames of IoU against the reference tier's matte (agreement). */
+  agreementIoU: number | null;
+}
+
+interface Frame {
+  alpha: Uint8Array;
+  luma: Uint8Array;
+  gt?: Uint8Array | undefined;
+  ref?: Uint8Array | undefined;
+}
+
+/**
+ * Streams a clip's frames through every metric, in order, keeping only the previous frame's
+ * alpha, luma and ground truth. Callers may reuse their buffers between calls.
+ */
+export class QualityAccumulator {
+  private frames = 0;
+  private gtFrames = 0;
+  private refFrames = 0;
+  private dtFrames = 0;
+  private sumJ = 0;
+  private sumF = 0;
+  private sumMad = 0;
+  private sumDt = 0;
+  private sumAgree = 0;
+  private readonly flicker = emptyFlickerSums();
+  private readonly prevAlpha: Uint8Array;
+  private readonly prevLuma: Uint8Array;
+  private readonly prevGt: Uint8Array;
+  private hasPrevGt = false;
+  private readonly tolerance: number;
+
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+    private readonly opts: FlickerOptions = defaultFlickerOptions,
+  ) {
+    const n = width * height;
+    this.prevAlpha = new Uint8Array(n);
+    this.prevLuma = new Uint8Array(n);
+    this.prevGt = new Uint8Array(n);
+    this.tolerance = boundaryTolerancePx(width, height);
+  }
+
+  add(f: Frame): void {
+    const { width, height } = this;
+    if (this.frames > 0)
+      addFlickerSums(
+        this.flicker,
+        flickerPair(this.prevAlpha, f.alpha, this.prevLuma, f.luma, width, height, this.opts),
+      );
+    if (f.gt) {
+      this.sumJ += regionIoU(f.alpha, f.gt);
+      this.sumF += boundaryF(f.alpha, f.gt, width, height, this.tolerance).f;
+      this.sumMad += meanAbsDiff(f.alpha, f.gt);
+      if (this.hasPrevGt) {
+        this.sumDt += dtssdFrame(this.prevAlpha, f.alpha, this.prevGt, f.gt);
+        this.dtFrames++;
+      }
+      this.gtFrames++;
+      this.prevGt.set(f.gt);
+      this.hasPrevGt = true;
+    } else this.hasPrevGt = false;
+    if (f.ref) {
+      this.sumAgree += regionIoU(f.alpha, f.ref);
+      this.refFrames++;
+    }
+    this.prevAlpha.set(f.alpha);
+    this.prevLuma.set(f.luma);
+    this.frames++;
+  }
+
+  result(): ClipQuality {
+    const gt = this.gtFrames > 0;
+    return {
+      frames: this.frames,
+      j: gt ? this.sumJ / this.gtFrames : null,
+      boundaryF: gt ? this.sumF / this.gtFrames : null,
+      mad: gt ? this.sumMad / this.gtFrames : null,
+      dtssd: this.dtFrames > 0 ? this.sumDt / this.dtFrames : null,
+      ...finishFlicker(this.flicker),
+      agreementIoU: this.refFrames > 0 ? this.sumAgree / this.refFrames : null,
+    };
+  }
+}
