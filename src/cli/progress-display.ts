@@ -3,8 +3,8 @@ import type { Progress } from '../pipeline/job-context.ts';
 
 function formatEta(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '--:--';
-  const m = Math.floor(s / 60);
-  return `${String(m).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+  const total = Math.round(s);
+  return `${String(Math.floor(total / 60)).padStart(2, '0')}:${String(total % 60).padStart(2, '0')}`;
 }
 
 /**

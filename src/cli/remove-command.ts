@@ -26,6 +26,10 @@ export async function removeCommand(input: string, opts: RemoveCommandOptions): 
     );
     return exitCodes.usage;
   }
+  if (opts.maskOut && resolve(opts.maskOut) === resolve(opts.output)) {
+    process.stderr.write('error [invalid_request]: --mask-out must name a different file than -o\n');
+    return exitCodes.usage;
+  }
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {

@@ -98,6 +98,8 @@ export class ProcessSegmenter implements Segmenter {
 
   run(rgb: Uint8Array, width: number, height: number): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
+    if (!this.child.connected)
+      return Promise.reject(new Error(`${this.spec.modelId}: inference process is closed`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -107,10 +109,13 @@ export class ProcessSegmenter implements Segmenter {
 
   /** Ends the inference process at once, also mid-inference (its result is no longer wanted). */
   async dispose(): Promise<void> {
+    // From now on run() refuses at once instead of writing to a closing channel.
+    this.fail(new Error(`${this.spec.modelId}: segmenter disposed`));
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    if (this.pending.size > 0) this.child.kill('SIGKILL');
-    else this.child.disconnect();
+    if (this.child.connected) this.child.disconnect();
+    // Whatever it is doing is no longer wanted (fail() above rejected every pending run).
+    this.child.kill('SIGKILL');
     await exited;
   }
 }

@@ -72,7 +72,7 @@ export const tiers: Record<TierName, TierConfig> = {
   pro: {
     name: 'pro',
     model: 'isnet-medium',
-    longSide: 1280,
+    longSide: 1024,
     keyframeInterval: 1,
     rekeyThreshold: 255,
     subjectCrop: true,

@@ -83,10 +83,12 @@ function rawInput(info: MediaInfo, pixFmt: 'rgba' | 'gray' | 'rgb24'): string[] 
 
 /**
  * The source's audio as a second input, shifted so that it keeps its offset to the first video
- * frame (our raw video always starts at t=0).
+ * frame (our raw video always starts at t=0). ffmpeg already subtracts the container's start time
+ * from every timestamp, so only the video's own start beyond it is left to remove.
  */
 function sourceAudioInput(source: string, info: MediaInfo): string[] {
-  const shift = info.startSeconds ? ['-itsoffset', (-info.startSeconds).toFixed(6)] : [];
+  const offset = info.formatStartSeconds - info.startSeconds;
+  const shift = Math.abs(offset) > 1e-6 ? ['-itsoffset', offset.toFixed(6)] : [];
   return [...shift, ...untrustedInputArgs(), '-vn', '-i', source];
 }
 

@@ -84,6 +84,7 @@ export async function* matteStream(
   for await (const rgb of frames) {
     if (signal.aborted) return;
     const low = await toLow(rgb);
+    if (signal.aborted) return;
     const change = lastKey ? meanAbsDiff(low.luma, lastKey.luma) : Infinity;
     // A cut is a jump between consecutive frames; a pan drifts away from the key frame gradually.
     const cut = prevLuma !== undefined && meanAbsDiff(low.luma, prevLuma) > SCENE_CUT_LUMA;

@@ -14,8 +14,12 @@ export async function* prefetch<T>(source: AsyncIterable<T>, depth: number): Asy
   };
   try {
     for (;;) {
-      while (queue.length < depth) pull();
-      const next = await (queue.shift() as Promise<IteratorResult<T>>);
+      while (queue.length < depth + 1) pull();
+      // Take the head, then top the queue up BEFORE waiting, so `depth` items are always in
+      // flight while the consumer works on this one.
+      const head = queue.shift() as Promise<IteratorResult<T>>;
+      pull();
+      const next = await head;
       if (next.done) return;
       yield next.value;
     }

@@ -15,6 +15,8 @@ export interface MediaInfo {
   durationSeconds: number;
   /** Start time of the video stream, kept so that audio stays where it was. */
   startSeconds: number;
+  /** Start time of the container; ffmpeg already subtracts it from every stream's timestamps. */
+  formatStartSeconds: number;
   pixFmt: string;
   colorSpace: string | undefined;
   colorRange: string | undefined;
@@ -65,6 +67,7 @@ const probeSchema = z.object({
     .object({
       format_name: z.string().optional(),
       duration: numeric.optional(),
+      start_time: numeric.optional(),
     })
     .partial()
     .optional(),
@@ -170,6 +173,11 @@ export async function probe(
     signal,
   );
   if (signal?.aborted) throw new AlphacutError('canceled', 'Canceled.');
+  if (code === -1)
+    throw new AlphacutError(
+      'internal_error',
+      `ffprobe could not be started (is ffmpeg installed?): ${stderr}`,
+    );
   if (code !== 0) throw await explainProbeFailure(stderr, path);
 
   let parsed: z.infer<typeof probeSchema>;
@@ -227,6 +235,7 @@ export async function probe(
     frameCount,
     durationSeconds,
     startSeconds: Number(video.start_time) || 0,
+    formatStartSeconds: Number(parsed.format?.start_time) || 0,
     pixFmt: video.pix_fmt ?? 'unknown',
     colorSpace: video.color_space,
     colorRange: video.color_range,

@@ -25,34 +25,14 @@ export async function* readRawFrames(stream: Readable, frameBytes: number): Asyn
   // A partial trailing frame means ffmpeg died mid-frame; the caller checks the exit status.
 }
 
-/** Writes a buffer to a child's stdin, waiting for `drain` so a slow encoder slows us down. */
+/**
+ * Writes a buffer to a child's stdin and resolves once the stream is done with it. Waiting for the
+ * write callback (not just `drain`) matters because callers reuse their frame buffers: a small
+ * write that "fits" is still queued by reference, and overwriting it would corrupt that frame. The
+ * wait also gives backpressure: a slow encoder slows us down.
+ */
 export function writeWithBackpressure(stream: NodeJS.WritableStream, data: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ok = stream.write(data, (err) => {
-      if (err) reject(err);
-    });
-    if (ok) resolve();
-    else {
-      const onDrain = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(new Error('encoder closed its input'));
-      };
-      const cleanup = (): void => {
-        stream.removeListener('drain', onDrain);
-        stream.removeListener('error', onError);
-        stream.removeListener('close', onClose);
-      };
-      stream.once('drain', onDrain);
-      stream.once('error', onError);
-      stream.once('close', onClose);
-    }
+    stream.write(data, (err) => (err ? reject(err) : resolve()));
   });
 }

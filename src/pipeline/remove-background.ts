@@ -116,7 +116,18 @@ export async function removeBackground(opts: RemoveOptions, ctx: JobContext): Pr
     stage: 'prepare',
   });
   t = performance.now();
-  const segmenter: Segmenter = await openSegmenter(tier, opts.dataDir, info.width, info.height);
+  let segmenter: Segmenter;
+  try {
+    segmenter = await openSegmenter(tier, opts.dataDir, info.width, info.height);
+  } catch (err) {
+    if (isAlphacutError(err)) throw err;
+    throw new AlphacutError(
+      'model_unavailable',
+      `The ${tier.name} model could not be started: ${err instanceof Error ? err.message : String(err)}`,
+      undefined,
+      { cause: err },
+    );
+  }
   const modelInput = segmenter.inputSizeFor(info.width, info.height);
   timings.prepareMs = performance.now() - t;
   ctx.log(`tier ${tier.name}: model ${segmenter.modelId} at ${modelInput.width}x${modelInput.height}`);
@@ -275,11 +286,20 @@ export async function removeBackground(opts: RemoveOptions, ctx: JobContext): Pr
     if (signal.aborted && !(isAlphacutError(err) && err.code === 'canceled'))
       throw new AlphacutError('canceled', 'The job was canceled.', undefined, { cause: err });
     if (isAlphacutError(err)) throw err;
-    // An encoder that died mid-stream shows up as EPIPE on its stdin; its stderr says why.
-    const failed = children.find((c) => c.child.exitCode !== null && c.child.exitCode !== 0);
+    // An encoder that died mid-stream shows up as EPIPE on our side; its own exit says why.
+    const encoders = children.slice(1);
+    const settled = await Promise.race([
+      Promise.all(encoders.map((c) => c.exited)),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref()),
+    ]);
+    const deadEncoder = settled && encoders.find((_c, i) => settled[i]?.code !== 0);
+    if (deadEncoder)
+      throw new AlphacutError('encode_failed', `Encoding failed: ${deadEncoder.stderrTail()}`, undefined, {
+        cause: err,
+      });
     throw new AlphacutError(
       'internal_error',
-      `Processing failed: ${err instanceof Error ? err.message : String(err)}${failed ? ` (${failed.stderrTail()})` : ''}`,
+      `Processing failed: ${err instanceof Error ? err.message : String(err)}`,
       undefined,
       { cause: err },
     );

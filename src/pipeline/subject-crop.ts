@@ -172,10 +172,13 @@ export class SubjectCropSegmenter {
 
   private async cropPass(rgb: Uint8Array, crop: Box): Promise<Float32Array> {
     const { width: gw, height: gh } = this.grid;
-    const left = Math.floor(crop.x0 * this.width);
-    const top = Math.floor(crop.y0 * this.height);
-    const cw = Math.max(8, Math.min(this.width - left, Math.ceil(crop.x1 * this.width) - left));
-    const chh = Math.max(8, Math.min(this.height - top, Math.ceil(crop.y1 * this.height) - top));
+    let left = Math.floor(crop.x0 * this.width);
+    let top = Math.floor(crop.y0 * this.height);
+    const cw = Math.min(this.width, Math.max(8, Math.ceil(crop.x1 * this.width) - left));
+    const chh = Math.min(this.height, Math.max(8, Math.ceil(crop.y1 * this.height) - top));
+    // A crop grown to the minimum size near the right or bottom edge moves inward, never past it.
+    left = Math.max(0, Math.min(left, this.width - cw));
+    top = Math.max(0, Math.min(top, this.height - chh));
     // Keep at least 1.5× the detail the full pass had on the subject, never more than the tier's size.
     const frameLong = Math.max(this.width, this.height);
     const want = Math.min(

@@ -80,6 +80,7 @@ test('the ceiling decodes with the pipeline decoder arguments, rgba instead of r
     frameCount: 48,
     durationSeconds: 2,
     startSeconds: 0,
+    formatStartSeconds: 0,
     pixFmt: 'yuv420p',
     colorSpace: 'bt709',
     colorRange: 'tv',

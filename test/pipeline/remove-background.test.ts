@@ -220,3 +220,24 @@ describe('removeBackground failures and cancellation', () => {
     );
   });
 });
+
+describe('removeBackground keeps audio in sync', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => ({ dir, cleanup } = await tempDir()));
+  after(async () => cleanup());
+
+  it('a container that does not start at 0 (MPEG-TS) keeps audio aligned and the duration', async () => {
+    const input = join(dir, 'clip.ts');
+    await makeClip(input, { seconds: 2, audio: true, extra: ['-f', 'mpegts'] });
+    const srcStart = Number((await ffprobeJson(input)).format.start_time);
+    assert.ok(srcStart > 1, `mpegts starts at ${srcStart}s, so the test means something`);
+    const output = join(dir, 'clip.webm');
+    await removeBackground(opts({ input, output, tier: 'human' }), silentContext());
+    const probe = await ffprobeJson(output);
+    const audio = probe.streams.find((s) => s.codec_type === 'audio');
+    assert.ok(audio, 'audio kept');
+    assert.ok(Math.abs(Number(audio.start_time)) < 0.05, `audio starts at ${audio.start_time}`);
+    assert.ok(Math.abs(Number(probe.format.duration) - 2) < 0.1, `duration ${probe.format.duration}`);
+  });
+});
