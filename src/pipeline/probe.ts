@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AlphacutError } from '../core/errors.ts';
 import { runToCompletion } from './ffmpeg-process.ts';
@@ -141,10 +142,12 @@ async function explainProbeFailure(stderr: string, path: string): Promise<Alphac
 }
 
 export async function probe(
-  path: string,
+  givenPath: string,
   limits: ProbeLimits = defaultProbeLimits,
   signal?: AbortSignal,
 ): Promise<MediaInfo> {
+  // Absolute, so ffprobe never reads a name like "a:b.mp4" as a protocol.
+  const path = resolve(givenPath);
   let sizeBytes: number;
   try {
     const st = await stat(path);

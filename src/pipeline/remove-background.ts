@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { openSegmenter } from '../models/open-segmenter.ts';
 import type { Segmenter } from '../models/segmenter.ts';
@@ -85,7 +85,14 @@ function looksTruncated(stderr: string): boolean {
  * are written under temporary names and renamed at the end, and every child process is gone
  * when this returns or throws.
  */
-export async function removeBackground(opts: RemoveOptions, ctx: JobContext): Promise<RemoveResult> {
+export async function removeBackground(given: RemoveOptions, ctx: JobContext): Promise<RemoveResult> {
+  // Absolute paths: ffmpeg reads "a:b.mp4" as protocol "a", and an absolute path never looks like one.
+  const opts: RemoveOptions = {
+    ...given,
+    input: resolve(given.input),
+    output: resolve(given.output),
+    ...(given.maskOutput ? { maskOutput: resolve(given.maskOutput) } : {}),
+  };
   const timings = emptyTimings();
   const started = performance.now();
   const tier = typeof opts.tier === 'string' ? tiers[opts.tier] : opts.tier;

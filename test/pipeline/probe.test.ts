@@ -86,6 +86,17 @@ describe('probe', () => {
     assert.equal(big.details?.reason, 'resolution');
   });
 
+  it('reads a file whose relative name looks like a protocol ("clip:1.mp4")', async () => {
+    await makeClip(join(dir, 'clip:1.mp4'), { seconds: 1 });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      assert.equal((await probe('clip:1.mp4')).frameCount, 25);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('rejects a missing file as an invalid request', async () => {
     assert.equal((await probeError(join(dir, 'nope.mp4'))).code, 'invalid_request');
   });
