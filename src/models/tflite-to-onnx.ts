@@ -41,6 +41,8 @@ import {
   operatorName,
   readTflite,
   tensorTypeName,
+  type Conv2DOptions,
+  type DepthwiseConv2DOptions,
   type TfliteActivation,
   type TfliteModel,
   type TfliteOperator,
@@ -498,33 +500,13 @@ class Converter {
         throw new TfliteConversionError(`op ${op.index} CONV_2D: ${x.c} input channels vs filter ${ci}`);
     }
     const group = x.c / ci;
-    const ph = spatialPadding(o.padding, x.h, kh, o.strideH, o.dilationH);
-    const pw = spatialPadding(o.padding, x.w, kw, o.strideW, o.dilationW);
-    this.checkShape(op, this.out(op), [x.n, ph.out, pw.out, co]);
-    const wName = this.g.floatInit(
-      `${this.tensor(this.in(op, 1)).name}/oihw`,
-      [co, ci, kh, kw],
-      permute(w.data, w.shape, [0, 3, 1, 2]),
+    this.emitConv(
+      op,
+      x,
+      o,
+      { suffix: 'oihw', shape: [co, ci, kh, kw], data: permute(w.data, w.shape, [0, 3, 1, 2]) },
+      group,
     );
-    const inputs = [x.v.name, wName];
-    const b = op.inputs[2];
-    if (b !== undefined && b >= 0) inputs.push(this.biasInit(b, co, op));
-    const out = this.outName(this.out(op));
-    this.fused(o.activation, out, (dst) =>
-      this.g.node(
-        'Conv',
-        inputs,
-        [dst],
-        [
-          attrInts('kernel_shape', [kh, kw]),
-          attrInts('strides', [o.strideH, o.strideW]),
-          attrInts('dilations', [o.dilationH, o.dilationW]),
-          attrInts('pads', [ph.before, pw.before, ph.after, pw.after]),
-          attrInt('group', group),
-        ],
-      ),
-    );
-    this.setOut(this.out(op), out, 'nchw');
   }
 
   private biasInit(idx: number, channels: number, op: TfliteOperator): string {
@@ -558,14 +540,35 @@ class Converter {
         `op ${op.index}: depth_multiplier ${o.depthMultiplier} vs weights ${mult}`,
       );
     }
+    // [1,kh,kw,O] → [O,1,kh,kw]; output channel o reads input channel floor(o / mult) in both.
+    this.emitConv(
+      op,
+      x,
+      o,
+      { suffix: 'o1hw', shape: [co, 1, kh, kw], data: permute(w.data, w.shape, [3, 0, 1, 2]) },
+      x.c,
+    );
+  }
+
+  /**
+   * The ONNX Conv (+ bias, + fused activation) shared by CONV_2D and DEPTHWISE_CONV_2D once their
+   * weights are in ONNX layout; TFLite's SAME padding becomes explicit, end-heavy pads.
+   */
+  private emitConv(
+    op: TfliteOperator,
+    x: { v: Value; n: number; h: number; w: number; c: number },
+    o: Conv2DOptions | DepthwiseConv2DOptions,
+    weights: { suffix: string; shape: [number, number, number, number]; data: Float32Array },
+    group: number,
+  ): void {
+    const [co, , kh, kw] = weights.shape;
     const ph = spatialPadding(o.padding, x.h, kh, o.strideH, o.dilationH);
     const pw = spatialPadding(o.padding, x.w, kw, o.strideW, o.dilationW);
     this.checkShape(op, this.out(op), [x.n, ph.out, pw.out, co]);
-    // [1,kh,kw,O] → [O,1,kh,kw]; output channel o reads input channel floor(o / mult) in both.
     const wName = this.g.floatInit(
-      `${this.tensor(this.in(op, 1)).name}/o1hw`,
-      [co, 1, kh, kw],
-      permute(w.data, w.shape, [3, 0, 1, 2]),
+      `${this.tensor(this.in(op, 1)).name}/${weights.suffix}`,
+      weights.shape,
+      weights.data,
     );
     const inputs = [x.v.name, wName];
     const b = op.inputs[2];
@@ -581,7 +584,7 @@ class Converter {
           attrInts('strides', [o.strideH, o.strideW]),
           attrInts('dilations', [o.dilationH, o.dilationW]),
           attrInts('pads', [ph.before, pw.before, ph.after, pw.after]),
-          attrInt('group', x.c),
+          attrInt('group', group),
         ],
       ),
     );
