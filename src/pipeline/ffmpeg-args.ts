@@ -20,7 +20,7 @@ export function sourceMatrix(info: Pick<MediaInfo, 'colorSpace' | 'height'>): Co
   return info.height >= 720 ? 'bt709' : 'bt601';
 }
 
-function colorTags(matrix: ColorMatrix): string[] {
+export function colorTags(matrix: ColorMatrix): string[] {
   return matrix === 'bt709'
     ? ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv']
     : [
@@ -35,7 +35,7 @@ function colorTags(matrix: ColorMatrix): string[] {
       ];
 }
 
-const quiet = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
+export const quiet = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
 
 export function rate(info: Pick<MediaInfo, 'fps'>): string {
   return `${info.fps.num}/${info.fps.den}`;
