@@ -1,0 +1,43 @@
+import type { Readable } from 'node:stream';
+
+/** Inclusive byte range, as in an HTTP `Range: bytes=start-end` header. */
+export interface ByteRange {
+  start: number;
+  /** Inclusive; absent means to the end. */
+  end?: number;
+}
+
+export interface BlobStat {
+  size: number;
+  modifiedAt: string;
+}
+
+/** A blob as a file on this machine, for tools that need a path (ffmpeg). */
+export interface LocalBlob {
+  path: string;
+  /** Frees a temporary download (S3); a no-op where the blob already is a local file. */
+  release(): Promise<void>;
+}
+
+export type BlobSource = { path: string } | { stream: Readable };
+
+/**
+ * Input copies, outputs, masks and backgrounds. Keys are `/`-separated and validated by every
+ * adapter (see core/blob-key.ts): an invalid key throws `invalid_request` before any I/O.
+ */
+export interface BlobStore {
+  /** Stores (replacing) a blob; readers never see a partly written one. Resolves to its size. */
+  put(key: string, source: BlobSource): Promise<{ size: number }>;
+  /** A stream of the blob or of a byte range of it; `not_found` if absent, `invalid_request` for a range past the end. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  /** null when absent. */
+  stat(key: string): Promise<BlobStat | null>;
+  /** Absent keys are fine (delete is idempotent). */
+  delete(key: string): Promise<void>;
+  /** Deletes every blob whose key starts with `prefix` (ending in '/' means "a folder"); returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** `not_found` if absent. */
+  localPath(key: string): Promise<LocalBlob>;
+  /** Cheap readiness probe for /health; throws when the store cannot be used. */
+  check(): Promise<void>;
+}
