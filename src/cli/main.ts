@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodes } from './exit-codes.ts';
 import { tierNames } from '../models/tiers.ts';
+import type { RemoveCommandOptions } from './remove-command.ts';
 
 /**
  * The `alphacut` command line. Each action returns its exit code (see exit-codes.ts); commands are
@@ -19,24 +20,31 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('remove')
-    .description('remove the background of a video into a transparent WebM (VP9 alpha + Opus)')
-    .argument('<input>', 'input video file')
-    .requiredOption('-o, --output <file>', 'output .webm')
-    .addOption(new Option('-m, --model <tier>', 'quality/speed tier').choices(tierNames).default('original'))
+    .description(
+      'remove or replace the background of a video (any output format of the /v1 API: webm, mov, mp4, gif, webp, png_sequence, mask, stacked, pro_bundle)',
+    )
+    .argument('[input]', 'input video file (or "video_url" in --spec)')
+    .requiredOption(
+      '-o, --output <file>',
+      'output file; its extension picks the format unless --format or the spec does',
+    )
+    .addOption(new Option('-m, --model <tier>', 'quality/speed tier (default original)').choices(tierNames))
+    .option('--spec <job.json>', 'a POST /v1/jobs body: background, composition, output_format, trim, ...')
+    .option(
+      '-f, --format <format>',
+      'output format (webm, mov, mp4, gif, webp, png_sequence, mask, stacked, pro_bundle)',
+    )
+    .option(
+      '-b, --background <bg>',
+      'transparent | green | white | black | blue | #RRGGBB | blur[:0-100] | an image or video file',
+    )
     .option('--mask-out <file>', 'also write the matte as a grayscale MP4')
     .option('--no-audio', 'drop the audio track')
     .option('-q, --quiet', 'no progress or log output')
-    .action(
-      async (
-        input: string,
-        opts: { output: string; model: string; maskOut?: string; audio: boolean; quiet?: boolean },
-      ) => {
-        const { removeCommand } = await import('./remove-command.ts');
-        setExit(
-          await removeCommand(input, { ...opts, dataDir: program.opts<{ dataDir?: string }>().dataDir }),
-        );
-      },
-    );
+    .action(async (input: string | undefined, opts: Omit<RemoveCommandOptions, 'dataDir'>) => {
+      const { removeCommand } = await import('./remove-command.ts');
+      setExit(await removeCommand(input, { ...opts, dataDir: program.opts<{ dataDir?: string }>().dataDir }));
+    });
 
   program
     .command('bench')

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { isTierName, tierNames } from '../models/tiers.ts';
+import { buildRemoveSpec } from './remove-spec.ts';
 import { removeBackground } from '../pipeline/remove-background.ts';
 import { resolveDataDir } from '../app/paths.ts';
 import { exitCodeFor, exitCodes } from './exit-codes.ts';
@@ -8,7 +9,10 @@ import { createProgressDisplay } from './progress-display.ts';
 
 export interface RemoveCommandOptions {
   output: string;
-  model: string;
+  model?: string;
+  spec?: string;
+  format?: string;
+  background?: string;
   maskOut?: string;
   dataDir?: string;
   audio: boolean;
@@ -16,11 +20,12 @@ export interface RemoveCommandOptions {
 }
 
 /**
- * `alphacut remove`: one video in, a transparent WebM out. Ctrl-C aborts the pipeline (children
+ * `alphacut remove`: one video in, one output of any format of the API (transparent WebM by
+ * default); `--spec` takes the same JSON body as `POST /v1/jobs`. Ctrl-C aborts the pipeline (children
  * killed, partial files removed) and exits 130; a second Ctrl-C exits at once.
  */
-export async function removeCommand(input: string, opts: RemoveCommandOptions): Promise<number> {
-  if (!isTierName(opts.model)) {
+export async function removeCommand(input: string | undefined, opts: RemoveCommandOptions): Promise<number> {
+  if (opts.model !== undefined && !isTierName(opts.model)) {
     process.stderr.write(
       `error [invalid_request]: unknown model "${opts.model}"; choose one of ${tierNames.join(', ')}\n`,
     );
@@ -40,17 +45,25 @@ export async function removeCommand(input: string, opts: RemoveCommandOptions): 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let job: Awaited<ReturnType<typeof buildRemoveSpec>>;
+  try {
+    job = await buildRemoveSpec(opts, input);
+  } catch (err) {
+    const e = isAlphacutError(err) ? err : new AlphacutError('invalid_request', String(err));
+    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+    return exitCodeFor(e.code);
+  }
   const display = createProgressDisplay();
   const log = opts.quiet ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
   try {
     const result = await removeBackground(
       {
-        input: resolve(input),
+        input: job.input,
         output: resolve(opts.output),
         ...(opts.maskOut ? { maskOutput: resolve(opts.maskOut) } : {}),
-        tier: opts.model,
+        tier: job.spec.model,
         dataDir: resolveDataDir(opts.dataDir),
-        preserveAudio: opts.audio,
+        spec: job.spec,
       },
       { signal: controller.signal, log, progress: opts.quiet ? () => {} : display.update },
     );

@@ -41,13 +41,27 @@ export function rate(info: Pick<MediaInfo, 'fps'>): string {
   return `${info.fps.num}/${info.fps.den}`;
 }
 
-/** Decode the first video stream to packed rgb24 frames on stdout, one per decoded frame. */
-export function decodeArgs(input: string, info: MediaInfo): string[] {
+/** A part of the source in seconds from its first video frame (`trim`, `preview_duration`). */
+export interface SourceRange {
+  start: number;
+  duration?: number;
+}
+
+/**
+ * Decode the first video stream to packed rgb24 frames on stdout, one per decoded frame. A range
+ * seeks on the input side: ffmpeg then decodes from the keyframe before and drops frames until
+ * the exact start, so the cut is frame-accurate without decoding the whole head of the file.
+ */
+export function decodeArgs(input: string, info: MediaInfo, range?: SourceRange): string[] {
   const m = sourceMatrix(info);
   const inRange = info.colorRange === 'pc' ? 'pc' : 'tv';
+  // Input -ss counts from the container start; ours counts from the first video frame.
+  const seek = range && range.start > 0 ? range.start + (info.startSeconds - info.formatStartSeconds) : 0;
   return [
     ...quiet,
     ...untrustedInputArgs(),
+    ...(seek > 0 ? ['-ss', seek.toFixed(6)] : []),
+    ...(range?.duration !== undefined ? ['-t', range.duration.toFixed(6)] : []),
     '-i',
     input,
     '-map',

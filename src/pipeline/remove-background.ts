@@ -1,12 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { openSegmenter } from '../models/open-segmenter.ts';
 import type { Segmenter } from '../models/segmenter.ts';
 import { tiers, type TierConfig, type TierName } from '../models/tiers.ts';
-import { composeTransparent } from './compose-transparent.ts';
-import { decodeArgs, encodeMaskMp4Args, encodeWebmArgs } from './ffmpeg-args.ts';
+import { renderRange, type RenderSpec } from '../core/job-spec.ts';
+import { outputFormats } from '../core/output-formats.ts';
+import { openBackgroundSource, type BackgroundSource } from './compose/background-source.ts';
+import { canvasLayout } from './compose/canvas-layout.ts';
+import { Compositor } from './compose/compositor.ts';
+import { openOutputWriter, type OutputWriter } from './encode/output-writer.ts';
+import { decodeArgs, sourceMatrix, type SourceRange } from './ffmpeg-args.ts';
 import { spawnFfmpeg, type FfmpegChild } from './ffmpeg-process.ts';
 import type { JobContext } from './job-context.ts';
 import { MatteRefiner, type RefineOverrides } from './matte-refiner.ts';
@@ -16,16 +19,25 @@ import { defaultProbeLimits, probe, type MediaInfo, type ProbeLimits } from './p
 import { readRawFrames, writeWithBackpressure } from './raw-frame-reader.ts';
 import { emptyTimings, timed, type StageTimings } from './stage-timings.ts';
 
+/** What a render spec decides when the caller gives none: a transparent WebM of the whole clip. */
+type PipelineSpec = Omit<RenderSpec, 'model' | 'textPrompt'>;
+
 export interface RemoveOptions {
   input: string;
-  /** Transparent WebM (VP9 yuva420p + Opus). */
+  /** The deliverable, in `spec.outputFormat` (transparent WebM by default). */
   output: string;
-  /** Optional grayscale matte MP4. */
+  /** Optional grayscale matte MP4, placed on the same canvas as the output. */
   maskOutput?: string;
   tier: TierName | TierConfig;
   /** Where model files are built and cached (`<dataDir>/models`). */
   dataDir: string;
   limits?: ProbeLimits;
+  /**
+   * Background, composition, format, trim and audio of the job (API.md), with image/video
+   * background `source`s as local file paths. Without it: transparent WebM, whole clip.
+   */
+  spec?: PipelineSpec;
+  /** Shorthand for `spec.preserveAudio` (the spec wins when both are given). */
   preserveAudio?: boolean;
   /** Turn refinement stages off or change their strength (the benchmark's raw baseline uses this). */
   refine?: RefineOverrides;
@@ -35,6 +47,9 @@ export interface RemoveOptions {
 
 export interface RemoveResult {
   info: MediaInfo;
+  /** Seconds of source rendered (after trim/preview): what a job is billed for. */
+  renderedSeconds: number;
+  output: { width: number; height: number; bytes: number };
   framesIn: number;
   framesOut: number;
   keyFrames: number;
@@ -44,11 +59,13 @@ export interface RemoveResult {
   peakRssBytes: number;
 }
 
-function partialPath(finalPath: string): string {
-  return join(
-    dirname(finalPath),
-    `.${basename(finalPath)}.${process.pid}-${randomBytes(4).toString('hex')}.partial`,
-  );
+/** Frames of the source inside a range, as far as the container's count tells. */
+function expectedFrames(info: MediaInfo, range: SourceRange): number {
+  const rate = info.fps.num / info.fps.den;
+  const startFrame = Math.round(range.start * rate);
+  const left = Math.max(0, info.frameCount - startFrame);
+  // A range end that falls within a frame's span keeps that frame (ffmpeg cuts on timestamps).
+  return range.duration === undefined ? left : Math.min(left, Math.ceil(range.duration * rate - 1e-6));
 }
 
 /**
@@ -115,13 +132,24 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     `input ${info.width}x${info.height} ${(info.fps.num / info.fps.den).toFixed(3)} fps, ${info.frameCount} frames, ${info.durationSeconds.toFixed(2)} s${info.hasAudio ? `, audio ${info.audioCodec}` : ''}`,
   );
 
-  ctx.progress({
-    framesDone: 0,
-    framesTotal: info.frameCount,
-    fps: 0,
-    etaSeconds: undefined,
-    stage: 'prepare',
-  });
+  const spec: PipelineSpec = opts.spec ?? {
+    outputFormat: 'webm',
+    background: { type: 'transparent' },
+    preserveAudio: opts.preserveAudio ?? true,
+  };
+  const format = outputFormats[spec.outputFormat];
+  const range = renderRange(spec);
+  if (range.start > 0 && range.start >= info.durationSeconds)
+    throw new AlphacutError(
+      'invalid_request',
+      `trim.start (${range.start} s) is at or past the end of the video (${info.durationSeconds.toFixed(2)} s).`,
+    );
+  const framesTotal = expectedFrames(info, range);
+  // Validated before any model or process starts: a bad canvas is the caller's error, not a failed job.
+  const layout = canvasLayout(info.width, info.height, spec.composition, format.evenDimensions);
+  const refine = { ...spec.refine, ...opts.refine };
+
+  ctx.progress({ framesDone: 0, framesTotal, fps: 0, etaSeconds: undefined, stage: 'prepare' });
   t = performance.now();
   let segmenter: Segmenter;
   try {
@@ -136,45 +164,66 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     );
   }
   const modelInput = segmenter.inputSizeFor(info.width, info.height);
-  timings.prepareMs = performance.now() - t;
   ctx.log(`tier ${tier.name}: model ${segmenter.modelId} at ${modelInput.width}x${modelInput.height}`);
+  ctx.log(
+    `output ${spec.outputFormat} ${layout.canvasWidth}x${layout.canvasHeight}, background ${spec.background.type}` +
+      (range.start > 0 || range.duration !== undefined
+        ? `, source ${range.start.toFixed(3)} s + ${range.duration?.toFixed(3) ?? 'rest'}`
+        : ''),
+  );
 
   const children: FfmpegChild[] = [];
-  const partials: string[] = [];
+  const writers: OutputWriter[] = [];
+  let background: BackgroundSource | undefined;
   let closeFrames: () => Promise<unknown> = async () => undefined;
   let framesIn = 0;
   let framesOut = 0;
   let keyFrames = 0;
   try {
     throwIfCanceled();
-    const decoder = spawnFfmpeg('ffmpeg', decodeArgs(opts.input, info), signal);
+    background = await openBackgroundSource(spec.background, layout, { signal, srcInfo: info });
+    const compositor = new Compositor(layout, info.width, info.height, {
+      opaqueBackground: spec.background.type !== 'transparent',
+      // Only a replaced background shows the old one's colour at soft edges; a transparent
+      // output keeps the source colour, which editors decontaminate with their own keyers.
+      decontaminate: spec.background.type !== 'transparent',
+    });
+    timings.prepareMs = performance.now() - t;
+
+    const decoder = spawnFfmpeg('ffmpeg', decodeArgs(opts.input, info, range), signal);
     children.push(decoder);
     decoder.child.stdin.end();
 
-    // The encoder is told the probed frame count only to cut audio; the real count is what we write.
-    const outTmp = partialPath(opts.output);
-    partials.push(outTmp);
-    const audioFrom = opts.preserveAudio === false ? undefined : opts.input;
-    const encoder = spawnFfmpeg(
-      'ffmpeg',
-      encodeWebmArgs(outTmp, info, { audioFrom, frames: info.frameCount }),
+    // The writers learn the expected duration only to cut audio; the real count is what we write.
+    const durationSeconds = (framesTotal * info.fps.den) / info.fps.num;
+    const withAudio = spec.preserveAudio && info.hasAudio && format.audio;
+    const common = {
+      width: layout.canvasWidth,
+      height: layout.canvasHeight,
+      fps: info.fps,
+      matrix: sourceMatrix(info),
       signal,
-    );
-    children.push(encoder);
-    let maskEncoder: FfmpegChild | undefined;
-    let maskTmp: string | undefined;
-    if (opts.maskOutput) {
-      maskTmp = partialPath(opts.maskOutput);
-      partials.push(maskTmp);
-      maskEncoder = spawnFfmpeg('ffmpeg', encodeMaskMp4Args(maskTmp, info), signal);
-      children.push(maskEncoder);
-    }
+    };
+    const writer = await openOutputWriter({
+      ...common,
+      format: spec.outputFormat,
+      output: opts.output,
+      ...(withAudio
+        ? { audio: { source: opts.input, info, startSeconds: range.start, durationSeconds } }
+        : {}),
+    });
+    writers.push(writer);
+    const maskWriter = opts.maskOutput
+      ? await openOutputWriter({ ...common, format: 'mask', output: opts.maskOutput })
+      : undefined;
+    if (maskWriter) writers.push(maskWriter);
 
     const { width, height } = info;
     const pixels = width * height;
-    const refiner = new MatteRefiner(tier, width, height, modelInput.width, modelInput.height, opts.refine);
+    const refiner = new MatteRefiner(tier, width, height, modelInput.width, modelInput.height, refine);
     const alpha = new Uint8Array(pixels);
-    const rgba = Buffer.allocUnsafe(pixels * 4);
+    const canvasPixels = layout.canvasWidth * layout.canvasHeight;
+    const out = { rgba: new Uint8Array(canvasPixels * 4), mask: new Uint8Array(canvasPixels) };
 
     const decoded = timed(readRawFrames(decoder.child.stdout, pixels * 3), timings, 'decodeMs');
     const counted = (async function* () {
@@ -205,25 +254,26 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
       opts.onMatte?.(mf.index, alpha, width, height);
 
       t = performance.now();
-      composeTransparent(mf.rgb, alpha, rgba);
+      const bg = await background.next(mf.rgb, alpha);
+      compositor.compose(mf.rgb, alpha, bg, out);
       timings.composeMs += performance.now() - t;
 
       t = performance.now();
-      await writeWithBackpressure(encoder.child.stdin, rgba);
-      if (maskEncoder) await writeWithBackpressure(maskEncoder.child.stdin, alpha);
+      await writer.write(out.rgba, out.mask);
+      if (maskWriter) await maskWriter.write(out.rgba, out.mask);
       timings.encodeMs += performance.now() - t;
       framesOut++;
 
       const now = performance.now();
-      if (now - lastReport > 200 || framesOut === info.frameCount) {
+      if (now - lastReport > 200 || framesOut === framesTotal) {
         lastReport = now;
         sampleRss();
         const elapsed = (now - started) / 1000;
         const fps = framesOut / Math.max(1e-3, elapsed);
-        const left = Math.max(0, info.frameCount - framesOut);
+        const left = Math.max(0, framesTotal - framesOut);
         ctx.progress({
           framesDone: framesOut,
-          framesTotal: info.frameCount,
+          framesTotal: Math.max(framesTotal, framesOut),
           fps,
           etaSeconds: fps > 0 ? left / fps : undefined,
           stage: 'process',
@@ -235,7 +285,7 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     const overallFps = framesOut / Math.max(1e-3, (performance.now() - started) / 1000);
     ctx.progress({
       framesDone: framesOut,
-      framesTotal: info.frameCount,
+      framesTotal: framesOut,
       fps: overallFps,
       etaSeconds: 0,
       stage: 'finalize',
@@ -254,33 +304,22 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
         `Decoding failed after ${framesOut} frames: ${decoder.stderrTail()}`,
       );
     // Containers carry a frame count; far fewer decodable frames means the file ends early.
-    if (framesOut < info.frameCount * 0.9 && info.frameCount - framesOut > 2)
+    if (framesOut < framesTotal * 0.9 && framesTotal - framesOut > 2)
       throw new AlphacutError(
         'decode_failed',
-        `The video is truncated or damaged: only ${framesOut} of ${info.frameCount} frames could be decoded${looksTruncated(decoder.stderrTail()) ? ` (${decoder.stderrTail().split('\n').pop()})` : ''}.`,
-        { frames_decoded: framesOut, frames_expected: info.frameCount },
+        `The video is truncated or damaged: only ${framesOut} of ${framesTotal} frames could be decoded${looksTruncated(decoder.stderrTail()) ? ` (${decoder.stderrTail().split('\n').pop()})` : ''}.`,
+        { frames_decoded: framesOut, frames_expected: framesTotal },
       );
 
-    encoder.child.stdin.end();
-    maskEncoder?.child.stdin.end();
-    const [enc, mask] = await Promise.all([encoder.exited, maskEncoder?.exited]);
+    const [written] = await Promise.all(writers.map((w) => w.finish()));
     timings.encodeMs += performance.now() - t;
     throwIfCanceled();
-    if (enc.code !== 0)
-      throw new AlphacutError('encode_failed', `Encoding the WebM failed: ${encoder.stderrTail()}`);
-    if (maskEncoder && mask && mask.code !== 0)
-      throw new AlphacutError('encode_failed', `Encoding the mask failed: ${maskEncoder.stderrTail()}`);
-
-    await rename(outTmp, opts.output);
-    partials.splice(partials.indexOf(outTmp), 1);
-    if (maskTmp && opts.maskOutput) {
-      await rename(maskTmp, opts.maskOutput);
-      partials.splice(partials.indexOf(maskTmp), 1);
-    }
     sampleRss();
     timings.totalMs = performance.now() - started;
     return {
       info,
+      renderedSeconds: (framesOut * info.fps.den) / info.fps.num,
+      output: { width: layout.canvasWidth, height: layout.canvasHeight, bytes: written?.bytes ?? 0 },
       framesIn,
       framesOut,
       keyFrames,
@@ -293,17 +332,6 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     if (signal.aborted && !(isAlphacutError(err) && err.code === 'canceled'))
       throw new AlphacutError('canceled', 'The job was canceled.', undefined, { cause: err });
     if (isAlphacutError(err)) throw err;
-    // An encoder that died mid-stream shows up as EPIPE on our side; its own exit says why.
-    const encoders = children.slice(1);
-    const settled = await Promise.race([
-      Promise.all(encoders.map((c) => c.exited)),
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref()),
-    ]);
-    const deadEncoder = settled && encoders.find((_c, i) => settled[i]?.code !== 0);
-    if (deadEncoder)
-      throw new AlphacutError('encode_failed', `Encoding failed: ${deadEncoder.stderrTail()}`, undefined, {
-        cause: err,
-      });
     throw new AlphacutError(
       'internal_error',
       `Processing failed: ${err instanceof Error ? err.message : String(err)}`,
@@ -317,6 +345,8 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     await segmenter.dispose();
     void closeFrames().catch(() => {});
     await Promise.all(children.map((c) => c.exited));
-    await Promise.all(partials.map((p) => rm(p, { force: true })));
+    // Harmless after finish(); on any failure it removes partial outputs and kills encoders.
+    await Promise.all(writers.map((w) => w.abort()));
+    await background?.close();
   }
 }
