@@ -141,6 +141,10 @@ export class GuardedFetcher {
     this.#defaults = { ...defaultFetchLimits, ...defaults };
   }
 
+  get policy(): SsrfPolicy {
+    return this.#policy;
+  }
+
   /** GET `url` into `destPath` (removed again on failure). */
   async download(url: string, destPath: string, options: FetchOptions = {}): Promise<DownloadResult> {
     const limits = { ...this.#defaults, ...options.limits };

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jobBlobKey } from '../core/blob-key.ts';
+import { AlphacutError, isAlphacutError } from '../core/errors.ts';
+import { isUploadId } from '../core/job.ts';
+import type { BlobStore } from '../core/ports/blob-store.ts';
+import type { JobStore, UploadRecord } from '../core/ports/job-store.ts';
+import type { GuardedFetcher } from '../net/guarded-fetcher.ts';
+import { probe, type MediaInfo } from '../pipeline/probe.ts';
+import type { ApiConfig } from './api-deps.ts';
+
+/**
+ * Turns the URLs of a job request into blobs the worker can read: an upload of the same key is
+ * copied into the job's folder (so deleting the job never touches the upload), anything else is
+ * fetched through the SSRF guard. Every input is probed before the job exists, so a bad file is
+ * refused before any credit moves.
+ */
+export interface MediaSummary {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  fps: number;
+  frameCount: number;
+}
+
+export function mediaSummary(info: MediaInfo): MediaSummary {
+  return {
+    durationSeconds: info.durationSeconds,
+    width: info.width,
+    height: info.height,
+    fps: info.fps.num / info.fps.den,
+    frameCount: info.frameCount,
+  };
+}
+
+const uploadPath = /^\/v1\/uploads\/(upl_[0-9a-f-]+)$/;
+
+function safeExtension(name: string | undefined, fallback: string): string {
+  const ext = name?.split('.').pop()?.toLowerCase();
+  return ext && /^[a-z0-9]{1,5}$/.test(ext) && ext !== name?.toLowerCase() ? ext : fallback;
+}
+
+export class MediaIntake {
+  readonly #store: JobStore;
+  readonly #blobs: BlobStore;
+  readonly #fetcher: GuardedFetcher;
+  readonly #config: ApiConfig;
+
+  constructor(deps: { store: JobStore; blobs: BlobStore; fetcher: GuardedFetcher; config: ApiConfig }) {
+    this.#store = deps.store;
+    this.#blobs = deps.blobs;
+    this.#fetcher = deps.fetcher;
+    this.#config = deps.config;
+  }
+
+  /** The upload id when `url` is one of this server's upload URLs (configured or request origin). */
+  uploadIdOf(url: string, requestOrigin: string): string | undefined {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return undefined;
+    }
+    const m = uploadPath.exec(u.pathname);
+    if (!m?.[1] || !isUploadId(m[1])) return undefined;
+    const ours = [requestOrigin, this.#config.publicBaseUrl]
+      .filter(Boolean)
+      .map((o) => new URL(o as string).origin);
+    return ours.includes(u.origin) ? m[1] : undefined;
+  }
+
+  async #upload(keyId: string, uploadId: string, field: string): Promise<UploadRecord> {
+    const up = await this.#store.getUpload(keyId, uploadId);
+    // Another key's upload answers exactly like a missing one.
+    if (!up)
+      throw new AlphacutError('not_found', `${field}: upload ${uploadId} not found.`, {
+        fields: [{ field, message: 'upload not found' }],
+      });
+    return up;
+  }
+
+  /** Fetches and probes the job's input; returns its blob key and what the probe found. */
+  async input(
+    keyId: string,
+    jobId: string,
+    videoUrl: string,
+    requestOrigin: string,
+  ): Promise<{ blobKey: string; media: MediaSummary }> {
+    const uploadId = this.uploadIdOf(videoUrl, requestOrigin);
+    if (uploadId) {
+      const up = await this.#upload(keyId, uploadId, 'video_url');
+      const key = jobBlobKey(keyId, jobId, `input.${safeExtension(up.filename, 'bin')}`);
+      await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
+      const media = up.probe as MediaSummary | null;
+      if (!media)
+        throw new AlphacutError('unsupported_media', `video_url: upload ${uploadId} was not probed.`);
+      return { blobKey: key, media };
+    }
+    return this.#fetchProbed(keyId, jobId, videoUrl, 'video_url', 'input');
+  }
+
+  /** An image or video background given by URL, stored as the job's background blob. */
+  async background(
+    keyId: string,
+    jobId: string,
+    url: string,
+    field: string,
+    requestOrigin: string,
+  ): Promise<string> {
+    const uploadId = this.uploadIdOf(url, requestOrigin);
+    if (uploadId) {
+      const up = await this.#upload(keyId, uploadId, field);
+      const key = jobBlobKey(keyId, jobId, `background.${safeExtension(up.filename, 'bin')}`);
+      await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
+      return key;
+    }
+    return (await this.#fetchProbed(keyId, jobId, url, field, 'background')).blobKey;
+  }
+
+  async #fetchProbed(
+    keyId: string,
+    jobId: string,
+    url: string,
+    field: string,
+    name: string,
+  ): Promise<{ blobKey: string; media: MediaSummary }> {
+    await mkdir(this.#config.tmpDir, { recursive: true });
+    const tmp = join(this.#config.tmpDir, `${randomUUID()}.download`);
+    try {
+      const got = await this.#fetcher.download(url, tmp, {
+        label: field,
+        limits: { maxBytes: this.#config.fetchMaxBytes },
+      });
+      let info: MediaInfo;
+      try {
+        info = await probe(tmp, this.#config.probeLimits);
+      } catch (err) {
+        if (isAlphacutError(err))
+          throw new AlphacutError(err.code, `${field}: ${err.message}`, { ...err.details, field });
+        throw err;
+      }
+      const key = jobBlobKey(keyId, jobId, `${name}.${safeExtension(got.filename, 'bin')}`);
+      await this.#blobs.put(key, { path: tmp });
+      return { blobKey: key, media: mediaSummary(info) };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type {} from '@fastify/multipart';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { uploadBlobKey } from '../../core/blob-key.ts';
+import { AlphacutError } from '../../core/errors.ts';
+import { isUploadId, newUploadId } from '../../core/job.ts';
+import { probe } from '../../pipeline/probe.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { mediaSummary } from '../media-intake.ts';
+import { keyIdOf, originOf } from '../request-context.ts';
+
+/** A file name safe to echo and to derive an extension from. */
+function cleanFilename(name: string | undefined): string {
+  const base = basename((name ?? '').replaceAll('\\', '/'))
+    .replace(/[^\w.\- ()]/g, '_')
+    .slice(-200);
+  return base && base !== '.' && base !== '..' ? base : 'video';
+}
+
+export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/v1/uploads',
+    {
+      schema: {
+        tags: ['uploads'],
+        summary:
+          'Upload a video (multipart/form-data, field "file"); its video_url can start jobs of this key',
+        consumes: ['multipart/form-data'],
+      },
+      config: { auth: 'key' },
+    },
+    async (req, reply) => {
+      const keyId = keyIdOf(req);
+      if (!req.isMultipart())
+        throw new AlphacutError(
+          'unsupported_media',
+          'Send the video as multipart/form-data with a "file" field.',
+          {
+            reason: 'not_multipart',
+          },
+        );
+      const part = await req.file({ limits: { fileSize: deps.config.uploadMaxBytes, files: 1 } });
+      if (!part)
+        throw new AlphacutError('invalid_request', 'file: a file field is required.', {
+          fields: [{ field: 'file', message: 'required' }],
+        });
+      await mkdir(deps.config.tmpDir, { recursive: true });
+      const tmp = join(deps.config.tmpDir, `${randomUUID()}.upload`);
+      try {
+        await pipeline(part.file, createWriteStream(tmp));
+        if (part.file.truncated)
+          throw new AlphacutError(
+            'payload_too_large',
+            `The file is larger than the upload limit of ${deps.config.uploadMaxBytes} bytes.`,
+            { limit_bytes: deps.config.uploadMaxBytes },
+          );
+        // Probed before it is accepted: a non-video never becomes an upload id.
+        const info = await probe(tmp, deps.config.probeLimits);
+        const id = newUploadId();
+        const filename = cleanFilename(part.filename);
+        const ext = filename.includes('.') ? (filename.split('.').pop() ?? '').toLowerCase() : '';
+        const blobKey = uploadBlobKey(keyId, id, `video.${/^[a-z0-9]{1,5}$/.test(ext) ? ext : 'bin'}`);
+        const size = (await stat(tmp)).size;
+        await deps.blobs.put(blobKey, { path: tmp });
+        const summary = mediaSummary(info);
+        await deps.store.createUpload({ id, keyId, blobKey, filename, size, probe: { ...summary } });
+        return reply.code(201).send({
+          success: true,
+          video_id: id,
+          video_url: `${originOf(deps, req)}/v1/uploads/${id}`,
+          filename,
+          size,
+          duration_seconds: summary.durationSeconds,
+          width: summary.width,
+          height: summary.height,
+          fps: summary.fps,
+        });
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    },
+  );
+
+  r.get(
+    '/v1/uploads/:id',
+    {
+      schema: { params: z.object({ id: z.string() }), tags: ['uploads'], summary: 'An upload of this key' },
+      config: { auth: 'key' },
+    },
+    async (req) => {
+      const id = req.params.id;
+      const up = isUploadId(id) ? await deps.store.getUpload(keyIdOf(req), id) : null;
+      if (!up) throw new AlphacutError('not_found', `Upload ${id} not found.`);
+      return {
+        success: true,
+        video_id: up.id,
+        video_url: `${originOf(deps, req)}/v1/uploads/${up.id}`,
+        filename: up.filename,
+        size: up.size,
+        created_at: up.createdAt,
+        ...(up.probe ? { media: up.probe } : {}),
+      };
+    },
+  );
+}
