@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -85,5 +85,50 @@ describe('alphacut CLI', () => {
       (await readdir(dir)).filter((f) => f.includes('cancel-me')),
       [],
     );
+  });
+
+  it('--spec takes a POST /v1/jobs body: legacy bg_type + output_format mp4 gives an opaque H.264 file', async () => {
+    const input = join(dir, 'spec-clip.mp4');
+    await makeClip(input, { seconds: 1, audio: true });
+    const spec = join(dir, 'job.json');
+    await writeFile(
+      spec,
+      JSON.stringify({ video_url: input, bg_type: 'custom', bg_color: [255, 0, 255], output_format: 'mp4' }),
+    );
+    const out = join(dir, 'spec-out.bin');
+    const r = await runCli(['remove', '--spec', spec, '-o', out, '--model', 'human', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=codec_name,pix_fmt',
+      '-of',
+      'csv=p=0',
+      out,
+    ]);
+    assert.match(stdout, /h264,yuv420p/);
+    assert.match(stdout, /aac/);
+  });
+
+  it('a transparent background with mp4 is alpha_not_supported (exit 2), and nothing is written', async () => {
+    const input = join(dir, 'alpha-clip.mp4');
+    await makeClip(input, { seconds: 1 });
+    const out = join(dir, 'transparent.mp4');
+    const r = await runCli(['remove', input, '-o', out, '--model', 'human']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error \[alpha_not_supported\]/);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.includes('transparent')),
+      [],
+    );
+  });
+
+  it('--spec with an invalid field names it (invalid_request, exit 2)', async () => {
+    const spec = join(dir, 'bad.json');
+    await writeFile(spec, JSON.stringify({ composition: { foreground: { anchor: 'middle' } } }));
+    const r = await runCli(['remove', 'x.mp4', '--spec', spec, '-o', join(dir, 'bad.webm')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error \[invalid_request\]: composition\.foreground\.anchor/);
   });
 });
