@@ -1,5 +1,6 @@
 import { rm, stat } from 'node:fs/promises';
-import { decodeArgs, encodeWebmArgs } from '../src/pipeline/ffmpeg-args.ts';
+import { webmArgs } from '../src/pipeline/encode/alpha-video-args.ts';
+import { decodeArgs, sourceMatrix } from '../src/pipeline/ffmpeg-args.ts';
 import { spawnFfmpeg } from '../src/pipeline/ffmpeg-process.ts';
 import type { MediaInfo } from '../src/pipeline/probe.ts';
 
@@ -27,13 +28,16 @@ export interface CeilingResult {
 /**
  * The fastest any transparent-WebM job can be on this machine for this clip: the pipeline's own
  * decoder (same arguments, rgba out, alpha = 255) piped straight into the pipeline's own VP9+alpha
- * encoder (encodeWebmArgs, no audio). No model, no refinement, no copy through Node.
+ * encoder (webmArgs, no audio). No model, no refinement, no copy through Node.
  */
 export async function measureCeiling(input: string, info: MediaInfo, output: string): Promise<CeilingResult> {
   const t0 = performance.now();
   const dec = spawnFfmpeg('ffmpeg', ceilingDecodeArgs(input, info));
   dec.child.stdin.end();
-  const enc = spawnFfmpeg('ffmpeg', encodeWebmArgs(output, info, { frames: info.frameCount }));
+  const enc = spawnFfmpeg(
+    'ffmpeg',
+    webmArgs({ width: info.width, height: info.height, fps: info.fps, matrix: sourceMatrix(info) }, output),
+  );
   let bytes = 0;
   let firstAt: number | undefined;
   dec.child.stdout.on('data', (c: Buffer) => {

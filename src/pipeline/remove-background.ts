@@ -16,7 +16,7 @@ import { MatteRefiner, type RefineOverrides } from './matte-refiner.ts';
 import { matteStream } from './matte-stream.ts';
 import { prefetch } from './prefetch.ts';
 import { defaultProbeLimits, probe, type MediaInfo, type ProbeLimits } from './probe.ts';
-import { readRawFrames, writeWithBackpressure } from './raw-frame-reader.ts';
+import { readRawFrames } from './raw-frame-reader.ts';
 import { emptyTimings, timed, type StageTimings } from './stage-timings.ts';
 
 /** What a render spec decides when the caller gives none: a transparent WebM of the whole clip. */
