@@ -26,6 +26,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logLevel ? { level: deps.logLevel } : false,
     bodyLimit: 1024 * 1024,
+    // Signed file tokens are a few hundred characters.
+    routerOptions: { maxParamLength: 2048 },
     // Echo a sane caller id (so logs on both sides match); anything else gets our own.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -46,7 +48,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
+    if (text === '') return done(null, {});
     try {
       done(null, JSON.parse(text));
     } catch (err) {
@@ -55,6 +57,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  // A POST without any body (and without a content type) reads as `{}` like an empty JSON one.
+  app.addHook('preValidation', async (req) => {
+    if (req.method === 'POST' && req.body == null && !req.isMultipart()) req.body = {};
+  });
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
     return payload;

@@ -36,7 +36,7 @@ describe('API basics: auth, errors, request ids, rate limits, ops', () => {
     assert.equal(a.statusCode, 200);
     assert.equal(a.headers['x-request-id'], 'abc-123');
     assert.deepEqual(
-      { ...a.json(), unlimited: undefined },
+      { ...(a.json() as object), unlimited: undefined },
       {
         success: true,
         total_credits: 1000,

@@ -60,12 +60,6 @@ export function registerFilesRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const st = await deps.blobs.stat(p.b);
       // A deleted job's outputs are gone even while old links are still within their lifetime.
       if (!st) throw new AlphacutError('not_found', 'This file no longer exists.');
-      reply
-        .header('content-type', p.t)
-        .header('content-disposition', contentDisposition(p.n))
-        .header('accept-ranges', 'bytes')
-        .header('cache-control', 'private, max-age=3600')
-        .header('last-modified', new Date(st.modifiedAt).toUTCString());
       const range = parseRange(req.headers.range, st.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${st.size}`);
@@ -78,6 +72,12 @@ export function registerFilesRoutes(app: FastifyInstance, deps: ApiDeps): void {
           416,
         );
       }
+      reply
+        .header('content-type', p.t)
+        .header('content-disposition', contentDisposition(p.n))
+        .header('accept-ranges', 'bytes')
+        .header('cache-control', 'private, max-age=3600')
+        .header('last-modified', new Date(st.modifiedAt).toUTCString());
       if (range === 'whole') {
         reply.header('content-length', String(st.size));
         return reply.send(await deps.blobs.get(p.b));

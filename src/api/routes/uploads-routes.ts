@@ -12,6 +12,7 @@ import { AlphacutError } from '../../core/errors.ts';
 import { isUploadId, newUploadId } from '../../core/job.ts';
 import { probe } from '../../pipeline/probe.ts';
 import type { ApiDeps } from '../api-deps.ts';
+import { sendError } from '../error-envelope.ts';
 import { mediaSummary } from '../media-intake.ts';
 import { keyIdOf, originOf } from '../request-context.ts';
 
@@ -40,12 +41,13 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
     async (req, reply) => {
       const keyId = keyIdOf(req);
       if (!req.isMultipart())
-        throw new AlphacutError(
+        return sendError(
+          req,
+          reply,
           'unsupported_media',
           'Send the video as multipart/form-data with a "file" field.',
-          {
-            reason: 'not_multipart',
-          },
+          { reason: 'not_multipart' },
+          415,
         );
       const part = await req.file({ limits: { fileSize: deps.config.uploadMaxBytes, files: 1 } });
       if (!part)
