@@ -34,6 +34,7 @@ export class Compositor {
   readonly options: CompositorOptions;
   private readonly decon: EdgeDecontaminator | undefined;
   private readonly cleanRgb: Uint8Array | undefined;
+  private readonly cleanAlpha: Uint8Array | undefined;
   private readonly scaler: PremultipliedScaler | undefined;
   /** Visible part of the foreground on the canvas: [x0,x1)×[y0,y1). */
   private readonly x0: number;
@@ -49,6 +50,7 @@ export class Compositor {
     if (options.decontaminate) {
       this.decon = new EdgeDecontaminator(srcWidth, srcHeight);
       this.cleanRgb = new Uint8Array(srcWidth * srcHeight * 3);
+      this.cleanAlpha = new Uint8Array(srcWidth * srcHeight);
     }
     this.x0 = Math.max(0, layout.fgX);
     this.x1 = Math.min(layout.canvasWidth, layout.fgX + layout.fgWidth);
@@ -81,9 +83,17 @@ export class Compositor {
       throw new RangeError(`background must be ${CW}×${CH} rgb24`);
 
     let fg = rgb;
-    if (this.decon && this.cleanRgb) {
-      this.decon.run(rgb, alpha, this.cleanRgb, background === undefined);
+    if (this.decon && this.cleanRgb && this.cleanAlpha) {
+      // Over a new background, soft edges that are really the old background are also thinned.
+      this.decon.run(
+        rgb,
+        alpha,
+        this.cleanRgb,
+        background === undefined,
+        background ? this.cleanAlpha : undefined,
+      );
       fg = this.cleanRgb;
+      if (background) alpha = this.cleanAlpha;
     }
 
     if (background) writeOpaque(background, out.rgba, CW * CH);

@@ -15,6 +15,13 @@ import { WeightedGrid, sampleGrid } from './weighted-grid.ts';
  * test/pipeline/compose/edge-decontaminate.test.ts.
  */
 
+/**
+ * Linear-light distance between the local subject and background colours below which colour says
+ * nothing about α, and above which it is fully trusted (see `run`'s alpha correction).
+ */
+const SEPARATION_MIN = 0.04;
+const SEPARATION_FULL = 0.16;
+
 /** α at or below this counts as background; at or above HIGH as subject (of 255). */
 const LOW = 8;
 const HIGH = 247;
@@ -90,9 +97,16 @@ export class EdgeDecontaminator {
    * that filter RGBA without premultiplying then blend towards the subject, not into a dark or
    * green fringe.
    */
-  run(rgb: Uint8Array, alpha: Uint8Array, out: Uint8Array, fillTransparent: boolean): void {
+  run(
+    rgb: Uint8Array,
+    alpha: Uint8Array,
+    out: Uint8Array,
+    fillTransparent: boolean,
+    alphaOut?: Uint8Array,
+  ): void {
     const { width: W, height: H, gw, cell } = this;
     out.set(rgb);
+    alphaOut?.set(alpha);
     const bgc = this.bg.cells;
     const fgc = this.fg.cells;
     this.bg.clear();
@@ -174,10 +188,38 @@ export class EdgeDecontaminator {
       const p = soft[s] as number;
       const y = (p / W) | 0;
       const x = p - y * W;
-      const a = (alpha[p] as number) / 255;
+      let a = (alpha[p] as number) / 255;
       const i = p * 3;
       sampleGrid(this.bgMean, gw, this.gh, 3, cell, x, y, B);
       if (haveFg) sampleGrid(this.fgMean, gw, this.gh, 3, cell, x, y, F);
+      if (alphaOut && haveFg) {
+        // A soft edge the model drew too wide keeps pixels that are plainly the old background;
+        // no colour solve can hide those (F comes out as B again). Where subject and background
+        // colours are well apart, the pixel's position between them measures α, and we lower α
+        // to it. Only lower: raising α from colour alone would grow the subject into
+        // look-alike background.
+        const d0 = (F[0] as number) - (B[0] as number);
+        const d1 = (F[1] as number) - (B[1] as number);
+        const d2 = (F[2] as number) - (B[2] as number);
+        const dd = d0 * d0 + d1 * d1 + d2 * d2;
+        const conf = Math.min(
+          1,
+          Math.max(0, (Math.sqrt(dd) - SEPARATION_MIN) / (SEPARATION_FULL - SEPARATION_MIN)),
+        );
+        if (conf > 0) {
+          const ac =
+            (((lin[rgb[i] as number] as number) - (B[0] as number)) * d0 +
+              ((lin[rgb[i + 1] as number] as number) - (B[1] as number)) * d1 +
+              ((lin[rgb[i + 2] as number] as number) - (B[2] as number)) * d2) /
+            dd;
+          if (ac < a) {
+            a += conf * (Math.max(0, ac) - a);
+            alphaOut[p] = Math.round(a * 255);
+            if (alphaOut[p] === 0) continue;
+            a = (alphaOut[p] as number) / 255;
+          }
+        }
+      }
       // Below α 0.5 the solve is blended towards the local subject colour, reaching it at α 0.
       const w = haveFg ? Math.min(1, 2 * a) : 1;
       const ia = 1 / a;

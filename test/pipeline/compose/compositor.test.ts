@@ -247,3 +247,28 @@ test('1080p compose cost', (t) => {
   );
   assert.ok(ms.opaque < 80 && ms.opaqueScale05 < 250, JSON.stringify(ms));
 });
+
+test('a matte drawn too wide over plain old background is thinned there, not painted blue', () => {
+  // The model's soft edge reaches 4 px past the red square into pure blue at α 0.5: no colour
+  // solve can help (those pixels ARE blue); the colour evidence must lower α instead.
+  const f = rectFrame(160, 120, rect, RED, BLUE);
+  const alpha = new Uint8Array(160 * 120);
+  for (let y = 0; y < 120; y++)
+    for (let x = 0; x < 160; x++) {
+      const inside = x >= rect.x && x < rect.x + rect.w && y >= rect.y && y < rect.y + rect.h;
+      const near = x >= rect.x - 4 && x < rect.x + rect.w + 4 && y >= rect.y - 4 && y < rect.y + rect.h + 4;
+      alpha[y * 160 + x] = inside ? 255 : near ? 128 : 0;
+    }
+  const layout = canvasLayout(160, 120, undefined, true);
+  const out = outputs(160, 120);
+  new Compositor(layout, 160, 120, { opaqueBackground: true, decontaminate: true }).compose(
+    f.rgb,
+    alpha,
+    solid(160, 120, GREEN),
+    out,
+  );
+  const ring = pixel(out.rgba, 160, rect.x - 2, rect.y + 10, 4);
+  assert.ok((ring[2] as number) < 10, `no old blue in the too-wide edge: ${ring}`);
+  assert.ok((out.mask[(rect.y + 10) * 160 + rect.x - 2] as number) < 20, 'and the placed matte is thinned');
+  assert.deepEqual(pixel(out.rgba, 160, rect.x + 5, rect.y + 5, 4), [255, 0, 0, 255], 'the subject stays');
+});
