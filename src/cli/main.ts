@@ -89,6 +89,76 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const { modelsPrepareCommand } = await import('./models-command.ts');
       setExit(await modelsPrepareCommand({ dataDir: program.opts<{ dataDir?: string }>().dataDir }));
     });
+  const dataDirOf = (): string | undefined => program.opts<{ dataDir?: string }>().dataDir;
+
+  program
+    .command('serve')
+    .description('run the /v1 API, the worker and webhook delivery in one process')
+    .option('-p, --port <port>', 'port (default $ALPHACUT_PORT or 8080; 0 picks a free one)')
+    .option('--host <host>', 'listen address (default $ALPHACUT_HOST or 0.0.0.0)')
+    .action(async (opts: { port?: string; host?: string }) => {
+      const { serveCommand } = await import('./serve-command.ts');
+      const port = opts.port === undefined ? undefined : Number(opts.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+        throw new CommanderError(exitCodes.usage, 'alphacut.port', `invalid --port ${opts.port}`);
+      setExit(
+        await serveCommand({
+          ...(port !== undefined ? { port } : {}),
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(dataDirOf() ? { dataDir: dataDirOf() } : {}),
+        }),
+      );
+    });
+
+  const adminOptions = (c: Command): Command =>
+    c
+      .option('--url <url>', "use a running server's admin API instead of the data dir")
+      .option('--admin-token <token>', 'admin token for --url (default $ALPHACUT_ADMIN_TOKEN)')
+      .option('--json', 'machine-readable output');
+  type AdminOpts = { url?: string; adminToken?: string; json?: boolean };
+  const target = (o: AdminOpts) => ({ ...o, ...(dataDirOf() ? { dataDir: dataDirOf() } : {}) });
+
+  const keys = program.command('keys').description('API keys (stored hashed; a key is shown once)');
+  adminOptions(keys.command('create').description('create a key'))
+    .option('--client-id <id>', 'who the key is for')
+    .option('--credits <n>', 'opening credits')
+    .action(async (o: AdminOpts & { clientId?: string; credits?: string }) => {
+      const { keysCreateCommand } = await import('./keys-command.ts');
+      setExit(await keysCreateCommand(target(o), o));
+    });
+  adminOptions(keys.command('list').description('every key with its fingerprint and balance')).action(
+    async (o: AdminOpts) => {
+      const { keysListCommand } = await import('./keys-command.ts');
+      setExit(await keysListCommand(target(o)));
+    },
+  );
+  for (const action of ['disable', 'enable'] as const)
+    adminOptions(keys.command(action).description(`${action} a key`).argument('<key-id>', 'key_… id')).action(
+      async (id: string, o: AdminOpts) => {
+        const { keysSetDisabledCommand } = await import('./keys-command.ts');
+        setExit(await keysSetDisabledCommand(target(o), id, action === 'disable'));
+      },
+    );
+
+  const credits = program.command('credits').description('credit balances of API keys');
+  adminOptions(
+    credits
+      .command('grant')
+      .description('grant credits to a key')
+      .argument('<key-id>', 'key_… id')
+      .argument('<amount>', 'whole credits'),
+  )
+    .option('--note <text>', 'ledger note')
+    .action(async (id: string, amount: string, o: AdminOpts & { note?: string }) => {
+      const { creditsGrantCommand } = await import('./keys-command.ts');
+      setExit(await creditsGrantCommand(target(o), id, amount, o.note));
+    });
+  adminOptions(
+    credits.command('show').description('balance of a key').argument('<key-id>', 'key_… id'),
+  ).action(async (id: string, o: AdminOpts) => {
+    const { creditsShowCommand } = await import('./keys-command.ts');
+    setExit(await creditsShowCommand(target(o), id));
+  });
   return program;
 }
 

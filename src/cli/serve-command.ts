@@ -1,0 +1,54 @@
+import { mkdir } from 'node:fs/promises';
+import { createKey } from '../api/routes/admin-routes.ts';
+import { loadConfig, readState, writeState, type ConfigFlags } from '../app/config.ts';
+import { createApp } from '../app/create-app.ts';
+import { exitCodes } from './exit-codes.ts';
+
+/**
+ * `alphacut serve`: API + worker + webhook dispatcher in one process over the data dir. On the
+ * very first start it creates a development API key and prints it (keys are stored hashed, so
+ * this is the only time it can be shown).
+ */
+export async function serveCommand(flags: ConfigFlags): Promise<number> {
+  const config = loadConfig(flags);
+  await mkdir(config.dataDir, { recursive: true });
+  const app = await createApp(config);
+  const state = await readState(config.dataDir);
+  let devKey: string | undefined;
+  if (!state.devKeyId && (await app.store.listApiKeys()).length === 0) {
+    const created = await createKey(app.store, {
+      clientId: 'development',
+      credits: config.devKeyCredits,
+      note: 'first-run development key',
+      ...(config.keyPepper ? { pepper: config.keyPepper } : {}),
+    });
+    // Persist before printing: a crash after printing must not mint a second key next start.
+    await writeState(config.dataDir, { ...(await readState(config.dataDir)), devKeyId: created.record.id });
+    devKey = created.key;
+  }
+  const url = await app.listen();
+  const out = process.stdout;
+  out.write(`alphacut listening on ${url}\n`);
+  out.write(`API docs: ${url}/docs\n`);
+  out.write(`data dir: ${config.dataDir}\n`);
+  if (devKey) {
+    out.write(`Development API key (shown once, stored hashed): ${devKey}\n`);
+    out.write(`  try: curl -H "X-Api-Key: ${devKey}" ${url}/v1/credits\n`);
+  }
+  if (!config.adminToken) out.write('Admin API disabled (set ALPHACUT_ADMIN_TOKEN to enable it).\n');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      out.write(`${signal}: shutting down (running jobs finish or are handed back)\n`);
+      resolve();
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  await app.close();
+  return exitCodes.ok;
+}
