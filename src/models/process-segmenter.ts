@@ -45,6 +45,10 @@ export class ProcessSegmenter implements Segmenter {
     child.on('exit', (code, signal) =>
       this.fail(new Error(`${spec.modelId}: inference process ended (${signal ?? code})`)),
     );
+    // When dispose() disconnects while the killed child's end of the channel closes, Node's
+    // channel reader calls disconnect() again and emits ERR_IPC_DISCONNECTED here; without a
+    // listener that is an uncaught exception that takes down a whole worker or server process.
+    child.on('error', (err) => this.fail(err));
   }
 
   private fail(err: Error): void {
