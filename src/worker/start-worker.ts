@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jobBlobKey } from '../core/blob-key.ts';
+import { AlphacutError, isAlphacutError } from '../core/errors.ts';
+import { normalizeRenderSpec, type RenderSpec } from '../core/job-spec.ts';
+import type { JobRecord } from '../core/job.ts';
+import { outputFormats } from '../core/output-formats.ts';
+import type { BlobStore, LocalBlob } from '../core/ports/blob-store.ts';
+import type { JobQueue } from '../core/ports/job-queue.ts';
+import type { JobProgress, JobStore } from '../core/ports/job-store.ts';
+import type { Progress } from '../pipeline/job-context.ts';
+import { removeBackground, type RemoveOptions } from '../pipeline/remove-background.ts';
+
+export interface WorkerOptions {
+  store: JobStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  /** Models cache (`<dataDir>/models`). */
+  dataDir: string;
+  /** Per-job temporary files; default `<dataDir>/tmp`. Same disk as local blobs keeps puts cheap. */
+  scratchDir?: string;
+  /** Unique per process; defaults to host, pid and a random suffix. */
+  workerId?: string;
+  /** Jobs run at once by this process. */
+  concurrency?: number;
+  /** How long a claim stays valid without a heartbeat; a crashed worker's job waits this long. */
+  leaseMs?: number;
+  /** Idle wait between empty claims. */
+  pollMs?: number;
+  /** After `signal` aborts, how long a running job may still finish before it is handed back. */
+  graceMs?: number;
+  /** Abort to stop: no new claims, running jobs finish within `graceMs` or are requeued. */
+  signal: AbortSignal;
+  log?: (message: string) => void;
+}
+
+export interface RunningWorker {
+  workerId: string;
+  /** Settles when every slot has stopped (after `signal` aborted). */
+  stopped: Promise<void>;
+}
+
+type StopReason = 'canceled' | 'lost' | 'shutdown';
+
+class JobStopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`job stopped: ${reason}`);
+  }
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The claim loop: take a job id from the queue, run the pipeline on local copies of its blobs,
+ * store the outputs and settle the job. Progress is written at most once a second and doubles as
+ * the heartbeat, which also notices a cancel (status changed) or a lost lease (another worker
+ * re-claimed after we stalled) and stops the pipeline. A job is completed and charged only
+ * through the store's run-guarded completeJob, so a re-claimed job settles exactly once.
+ */
+export function startWorker(opts: WorkerOptions): RunningWorker {
+  const workerId = opts.workerId ?? defaultWorkerId();
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const pollMs = opts.pollMs ?? 500;
+  const graceMs = opts.graceMs ?? 30_000;
+  const heartbeatMs = Math.max(50, Math.min(1000, Math.floor(leaseMs / 3)));
+  const log = opts.log ?? (() => {});
+  const scratch = opts.scratchDir ?? join(opts.dataDir, 'tmp');
+  const running = new Set<AbortController>();
+
+  // On stop: running jobs get `graceMs` to finish, then are stopped and handed back.
+  let graceTimer: NodeJS.Timeout | undefined;
+  const onStop = (): void => {
+    graceTimer = setTimeout(() => {
+      for (const c of running) c.abort(new JobStopped('shutdown'));
+    }, graceMs);
+  };
+  if (opts.signal.aborted) onStop();
+  else opts.signal.addEventListener('abort', onStop, { once: true });
+
+  let lastSweep = 0;
+  const slot = async (): Promise<void> => {
+    while (!opts.signal.aborted) {
+      let jobId: string | null = null;
+      try {
+        if (Date.now() - lastSweep > leaseMs) {
+          lastSweep = Date.now();
+          await opts.queue.sweep();
+        }
+        jobId = await opts.queue.claim(workerId, leaseMs);
+      } catch (err) {
+        log(`claim failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (jobId === null) {
+        await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => {});
+        continue;
+      }
+      await runJob(jobId).catch((err: unknown) =>
+        log(`job ${jobId}: worker error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+      );
+    }
+  };
+
+  async function runJob(jobId: string): Promise<void> {
+    const job = await opts.store.beginProcessing(jobId, workerId);
+    if (!job || job.runId === null) {
+      // Canceled, deleted or already settled while it waited in the queue.
+      await opts.queue.ack(jobId, workerId);
+      return;
+    }
+    const runId = job.runId;
+    log(`job ${jobId}: processing (attempt ${job.attempt}, run ${runId})`);
+    const controller = new AbortController();
+    running.add(controller);
+    let latest: JobProgress | undefined;
+    const beat = async (): Promise<void> => {
+      try {
+        if (!(await opts.queue.heartbeat(jobId, workerId, leaseMs))) {
+          controller.abort(new JobStopped('lost'));
+          return;
+        }
+        const p = latest ?? { progress: 0, framesDone: 0, framesTotal: job.framesTotal, etaSeconds: null };
+        const status = await opts.store.updateProgress(jobId, runId, p);
+        if (status === null) controller.abort(new JobStopped('lost'));
+        else if (status !== 'processing') controller.abort(new JobStopped('canceled'));
+      } catch (err) {
+        log(`job ${jobId}: heartbeat failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    let beating = Promise.resolve();
+    const timer = setInterval(() => {
+      // One heartbeat at a time: a slow database must not pile them up.
+      beating = beating.then(beat);
+    }, heartbeatMs);
+
+    await mkdir(scratch, { recursive: true });
+    const tmp = await mkdtemp(join(scratch, `${jobId}-`));
+    const locals: LocalBlob[] = [];
+    let requeued = false;
+    try {
+      const spec = await localSpec(job, locals);
+      if (!job.inputBlob) throw new AlphacutError('internal_error', 'The job has no stored input.');
+      const input = await opts.blobs.localPath(job.inputBlob);
+      locals.push(input);
+      const ext = outputFormats[spec.outputFormat].extension;
+      const output = join(tmp, `output.${ext}`);
+      const maskOutput = join(tmp, 'mask.mp4');
+      // TODO(pipeline): `spec` is read once RemoveOptions gains it (integrator); until then the
+      // pipeline renders a transparent WebM whatever the spec says.
+      const options: RemoveOptions & { spec?: RenderSpec } = {
+        input: input.path,
+        output,
+        maskOutput,
+        tier: spec.model,
+        dataDir: opts.dataDir,
+        preserveAudio: spec.preserveAudio,
+        spec,
+      };
+      const result = await removeBackground(options, {
+        signal: controller.signal,
+        log: (m) => log(`job ${jobId}: ${m}`),
+        progress: (p: Progress) => {
+          latest = {
+            // 100 is for completed jobs only: encoding and upload still follow the last frame.
+            progress: p.framesTotal > 0 ? Math.min(99, Math.floor((p.framesDone / p.framesTotal) * 100)) : 0,
+            framesDone: p.framesDone,
+            framesTotal: p.framesTotal > 0 ? p.framesTotal : null,
+            etaSeconds: p.etaSeconds ?? null,
+          };
+        },
+      });
+      if (controller.signal.aborted) throw controller.signal.reason;
+      // Run-specific keys: a worker that lost the job mid-upload cannot overwrite, nor later
+      // delete, the outputs of the run that did complete it.
+      const outputBlob = jobBlobKey(job.keyId, jobId, `${runId}/output.${ext}`);
+      const maskBlob = jobBlobKey(job.keyId, jobId, `${runId}/mask.mp4`);
+      await opts.blobs.put(outputBlob, { path: output });
+      await opts.blobs.put(maskBlob, { path: maskOutput });
+      const fps = result.info.fps.num / result.info.fps.den;
+      const done = await opts.store.completeJob({
+        jobId,
+        runId,
+        outputBlob,
+        maskBlob,
+        renderedSeconds: result.framesOut / fps,
+        framesTotal: result.framesOut,
+        width: result.info.width,
+        height: result.info.height,
+        fps,
+      });
+      if (done) log(`job ${jobId}: completed, ${result.framesOut} frames, ${done.creditsUsed} credits`);
+      else {
+        log(`job ${jobId}: finished but no longer ours (canceled, deleted or re-claimed); outputs dropped`);
+        await Promise.all([opts.blobs.delete(outputBlob), opts.blobs.delete(maskBlob)]);
+      }
+    } catch (err) {
+      const stop = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
+      if (stop instanceof JobStopped) {
+        if (stop.reason === 'shutdown') {
+          await opts.store.requeueJob(jobId, runId);
+          await opts.queue.release(jobId, workerId);
+          requeued = true;
+          log(`job ${jobId}: handed back (worker stopping)`);
+        } else log(`job ${jobId}: stopped (${stop.reason})`);
+      } else {
+        const e = isAlphacutError(err)
+          ? err
+          : new AlphacutError('internal_error', err instanceof Error ? err.message : String(err));
+        await opts.store.failJob({ jobId, runId, code: e.code, message: e.message });
+        log(`job ${jobId}: failed [${e.code}] ${e.message}`);
+      }
+    } finally {
+      clearInterval(timer);
+      await beating;
+      running.delete(controller);
+      await Promise.all(locals.map((l) => l.release().catch(() => {})));
+      await rm(tmp, { recursive: true, force: true });
+      if (!requeued) await opts.queue.ack(jobId, workerId);
+    }
+  }
+
+  /** The job's RenderSpec with fetched background media replaced by local file paths. */
+  async function localSpec(job: JobRecord, locals: LocalBlob[]): Promise<RenderSpec> {
+    const spec = normalizeRenderSpec(job.request);
+    const bg = spec.background;
+    if (bg.type !== 'image' && bg.type !== 'video') return spec;
+    if (!job.backgroundBlob)
+      throw new AlphacutError('internal_error', 'The job has no stored background media.');
+    const local = await opts.blobs.localPath(job.backgroundBlob);
+    locals.push(local);
+    return { ...spec, background: { ...bg, source: local.path } };
+  }
+
+  const slots = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, () => slot());
+  const stopped = Promise.all(slots).then(() => {
+    clearTimeout(graceTimer);
+    opts.signal.removeEventListener('abort', onStop);
+  });
+  return { workerId, stopped };
+}
