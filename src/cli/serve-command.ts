@@ -28,14 +28,15 @@ export async function serveCommand(flags: ConfigFlags): Promise<number> {
   }
   const url = await app.listen();
   const out = process.stdout;
-  out.write(`alphacut listening on ${url}\n`);
-  out.write(`API docs: ${url}/docs\n`);
-  out.write(`data dir: ${config.dataDir}\n`);
-  if (devKey) {
-    out.write(`Development API key (shown once, stored hashed): ${devKey}\n`);
-    out.write(`  try: curl -H "X-Api-Key: ${devKey}" ${url}/v1/credits\n`);
-  }
-  if (!config.adminToken) out.write('Admin API disabled (set ALPHACUT_ADMIN_TOKEN to enable it).\n');
+  // One write, so whoever reads the first line (scripts, the e2e test) also has the rest.
+  const lines = [`alphacut listening on ${url}`, `API docs: ${url}/docs`, `data dir: ${config.dataDir}`];
+  if (devKey)
+    lines.push(
+      `Development API key (shown once, stored hashed): ${devKey}`,
+      `  try: curl -H "X-Api-Key: ${devKey}" ${url}/v1/credits`,
+    );
+  if (!config.adminToken) lines.push('Admin API disabled (set ALPHACUT_ADMIN_TOKEN to enable it).');
+  out.write(`${lines.join('\n')}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

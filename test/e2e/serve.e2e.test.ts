@@ -44,7 +44,7 @@ function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer): void => {
       out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (http:\/\/\S+)\n[^]*API docs: .*\n/.exec(out);
       if (m?.[1]) resolve({ child, url: m[1], output: () => out });
     };
     child.stdout?.on('data', onData);
