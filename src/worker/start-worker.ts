@@ -90,6 +90,11 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
         if (Date.now() - lastSweep > leaseMs) {
           lastSweep = Date.now();
           await opts.queue.sweep();
+          const stranded = await opts.store.listPendingJobIds({
+            updatedBefore: new Date(Date.now() - leaseMs),
+            limit: 100,
+          });
+          for (const id of stranded) await opts.queue.enqueue(id);
         }
         jobId = await opts.queue.claim(workerId, leaseMs);
       } catch (err) {

@@ -615,6 +615,21 @@ export function jobStoreContract(name: string, makeStore: MakeStore): void {
         assert.equal(await store.purgeIdempotency(new Date(Date.now() + 1000)), 3);
       }));
 
+    it('lists pending jobs not touched for a while (stranded before their enqueue)', () =>
+      withStore(async (store) => {
+        const k = await newKey(store, 100);
+        const a = await store.insertJob(jobInput(k), { credits: 1 });
+        const b = await store.insertJob(jobInput(k), { credits: 1 });
+        await store.insertJob(jobInput(k));
+        await store.beginProcessing(b.id, 'w');
+        const later = new Date(Date.now() + 1000);
+        assert.deepEqual(await store.listPendingJobIds({ updatedBefore: later, limit: 10 }), [a.id]);
+        assert.deepEqual(
+          await store.listPendingJobIds({ updatedBefore: new Date(Date.now() - 60_000), limit: 10 }),
+          [],
+        );
+      }));
+
     it('check() answers when the store is usable', () => withStore((store) => store.check()));
   });
 }

@@ -347,6 +347,18 @@ export class SqlJobStore implements JobStore {
     }));
   }
 
+  async listPendingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('updated_at', '<', opts.updatedBefore.toISOString())
+      .orderBy('updated_at')
+      .limit(opts.limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   // ---------------------------------------------------------------- job transitions
 
   async insertJob(job: NewJob, start?: StartJob): Promise<JobRecord> {

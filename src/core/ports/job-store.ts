@@ -187,6 +187,11 @@ export interface JobStore {
   listJobs(keyId: string, query: ListJobsQuery): Promise<{ jobs: JobRecord[]; total: number }>;
   countActiveJobs(keyId: string): Promise<number>;
   listTransitions(jobId: string): Promise<JobTransition[]>;
+  /**
+   * Pending jobs untouched since `updatedBefore`: the sweeper re-enqueues them (enqueue is
+   * idempotent), so a crash between startJob's commit and the enqueue cannot strand a job.
+   */
+  listPendingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]>;
 
   // ---- jobs (transitions; each is one transaction)
   /**
