@@ -154,15 +154,12 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
       const ext = outputFormats[spec.outputFormat].extension;
       const output = join(tmp, `output.${ext}`);
       const maskOutput = join(tmp, 'mask.mp4');
-      // TODO(pipeline): `spec` is read once RemoveOptions gains it (integrator); until then the
-      // pipeline renders a transparent WebM whatever the spec says.
-      const options: RemoveOptions & { spec?: RenderSpec } = {
+      const options: RemoveOptions = {
         input: input.path,
         output,
         maskOutput,
         tier: spec.model,
         dataDir: opts.dataDir,
-        preserveAudio: spec.preserveAudio,
         spec,
       };
       const result = await removeBackground(options, {
@@ -191,10 +188,11 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
         runId,
         outputBlob,
         maskBlob,
-        renderedSeconds: result.framesOut / fps,
+        renderedSeconds: result.renderedSeconds,
         framesTotal: result.framesOut,
-        width: result.info.width,
-        height: result.info.height,
+        // The output's size (the composition canvas), which is what the job object describes.
+        width: result.output.width,
+        height: result.output.height,
         fps,
       });
       if (done) log(`job ${jobId}: completed, ${result.framesOut} frames, ${done.creditsUsed} credits`);
