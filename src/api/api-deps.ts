@@ -48,4 +48,8 @@ export interface ApiDeps {
   /** Called after a state change that creates webhook events (lets the dispatcher send at once). */
   onWebhookEvents?: () => void;
   logLevel?: string;
+  /** Embedded mode only: the first-run dev key file the UI may read from loopback (dev-key-file.ts). */
+  devKeyFile?: string;
+  /** The built web UI; defaults to web/dist of this checkout. */
+  webDistDir?: string;
 }

@@ -15,6 +15,7 @@ import { registerFilesRoutes } from './routes/files-routes.ts';
 import { registerJobsRoutes } from './routes/jobs-routes.ts';
 import { registerOpsRoutes } from './routes/ops-routes.ts';
 import { registerUploadsRoutes } from './routes/uploads-routes.ts';
+import { registerWebRoutes } from './routes/web-routes.ts';
 
 const callerRequestId = /^[\w.:-]{1,128}$/;
 
@@ -111,6 +112,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerFilesRoutes(app, deps);
   registerAccountRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  await registerWebRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'none' } }, async () => app.swagger());
   return app;
 }

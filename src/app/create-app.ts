@@ -7,6 +7,7 @@ import { openSqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
 import { sqliteJobStore } from '../adapters/sqlite/sqlite-job-store.ts';
 import type { JobStore } from '../core/ports/job-store.ts';
 import { buildApi } from '../api/build-api.ts';
+import { devKeyPath } from '../api/dev-key-file.ts';
 import { jobView } from '../api/job-view.ts';
 import { modelPath } from '../models/model-store.ts';
 import { tiers, type TierName } from '../models/tiers.ts';
@@ -113,6 +114,8 @@ export async function createApp(config: AppConfig): Promise<App> {
       return present.every(Boolean);
     },
     onWebhookEvents: () => dispatcher.nudge(),
+    // Embedded mode: the web UI on this machine may pick up the first-run dev key (serve-command).
+    devKeyFile: devKeyPath(config.dataDir),
   });
 
   const stop = new AbortController();

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { writeDevKeyFile } from '../api/dev-key-file.ts';
 import { createKey } from '../api/routes/admin-routes.ts';
 import { loadConfig, readState, writeState, type ConfigFlags } from '../app/config.ts';
 import { createApp } from '../app/create-app.ts';
@@ -25,11 +26,18 @@ export async function serveCommand(flags: ConfigFlags): Promise<number> {
     // Persist before printing: a crash after printing must not mint a second key next start.
     await writeState(config.dataDir, { ...(await readState(config.dataDir)), devKeyId: created.record.id });
     devKey = created.key;
+    // For the web UI on localhost (GET /ui/dev-key); see api/dev-key-file.ts for why it is kept.
+    await writeDevKeyFile(config.dataDir, devKey);
   }
   const url = await app.listen();
   const out = process.stdout;
   // One write, so whoever reads the first line (scripts, the e2e test) also has the rest.
-  const lines = [`alphacut listening on ${url}`, `API docs: ${url}/docs`, `data dir: ${config.dataDir}`];
+  const lines = [
+    `alphacut listening on ${url}`,
+    `API docs: ${url}/docs`,
+    `Web UI: ${url}/`,
+    `data dir: ${config.dataDir}`,
+  ];
   if (devKey)
     lines.push(
       `Development API key (shown once, stored hashed): ${devKey}`,

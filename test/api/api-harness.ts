@@ -25,7 +25,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { config?: Partial<ApiConfig>; unlimitedCredits?: boolean; now?: () => Date } = {},
+  opts: {
+    config?: Partial<ApiConfig>;
+    unlimitedCredits?: boolean;
+    now?: () => Date;
+    /** Optional deps such as devKeyFile and webDistDir. */
+    extra?: Pick<ApiDeps, 'devKeyFile' | 'webDistDir'>;
+  } = {},
 ): Promise<Harness> {
   const { dir, cleanup } = await tempDir('alphacut-api-');
   const database = await openSqliteDatabase(join(dir, 'alphacut.db'));
@@ -54,6 +60,7 @@ export async function startHarness(
     config,
     clock: opts.now ?? (() => new Date()),
     fetcher: new GuardedFetcher(SsrfPolicy.fromList('127.0.0.1/32')),
+    ...opts.extra,
   };
   const app = await buildApi(deps);
   await app.ready();
