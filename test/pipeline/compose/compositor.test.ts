@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { CompositionSpec } from '../../../src/core/job-spec.ts';
 import { canvasLayout } from '../../../src/pipeline/compose/canvas-layout.ts';
 import { Compositor } from '../../../src/pipeline/compose/compositor.ts';
-import { discFrame, pixel, rectFrame, solid, timeMs, type Rgb } from './synthetic.ts';
+import { pixel, rectFrame, solid, type Rgb } from './synthetic.ts';
 
 const RED: Rgb = [255, 0, 0];
 const BLUE: Rgb = [0, 0, 255];
@@ -222,30 +222,6 @@ test('enlarging is smooth and keeps the subject in place', () => {
   assert.deepEqual(pixel(out.rgba, 80, 5, 5, 4), [0, 255, 0, 255]);
   // Blue was never part of the foreground.
   for (let p = 0; p < 80 * 60; p++) assert.equal(out.rgba[p * 4 + 2], 0);
-});
-
-test('1080p compose cost', (t) => {
-  const f = discFrame(1920, 1080);
-  const out = outputs(1920, 1080);
-  const bg = solid(1920, 1080, GREEN);
-  const layout = canvasLayout(1920, 1080, undefined, true);
-  const half = canvasLayout(1920, 1080, comp({ canvas: { width: 1920, height: 1080 }, scale: 0.5 }), true);
-  const opaque = new Compositor(layout, 1920, 1080, { opaqueBackground: true, decontaminate: false });
-  const opaqueDc = new Compositor(layout, 1920, 1080, { opaqueBackground: true, decontaminate: true });
-  const transparent = new Compositor(layout, 1920, 1080, { opaqueBackground: false, decontaminate: false });
-  const transparentDc = new Compositor(layout, 1920, 1080, { opaqueBackground: false, decontaminate: true });
-  const scaled = new Compositor(half, 1920, 1080, { opaqueBackground: true, decontaminate: false });
-  const ms = {
-    opaque: timeMs(() => opaque.compose(f.rgb, f.alpha, bg, out), 8),
-    opaqueDecontaminated: timeMs(() => opaqueDc.compose(f.rgb, f.alpha, bg, out), 8),
-    transparent: timeMs(() => transparent.compose(f.rgb, f.alpha, undefined, out), 8),
-    transparentDecontaminated: timeMs(() => transparentDc.compose(f.rgb, f.alpha, undefined, out), 8),
-    opaqueScale05: timeMs(() => scaled.compose(f.rgb, f.alpha, bg, out), 4),
-  };
-  t.diagnostic(
-    `compose 1080p ms/frame: ${JSON.stringify(ms, (_k, v: unknown) => (typeof v === 'number' ? +v.toFixed(1) : v))}`,
-  );
-  assert.ok(ms.opaque < 80 && ms.opaqueScale05 < 250, JSON.stringify(ms));
 });
 
 test('a matte drawn too wide over plain old background is thinned there, not painted blue', () => {

@@ -76,21 +76,3 @@ export function pixel(buf: Uint8Array, width: number, x: number, y: number, chan
   const o = (y * width + x) * channels;
   return Array.from(buf.subarray(o, o + channels));
 }
-
-/** Mean ms per call of `fn` over `runs` runs after two warm-up calls. */
-export function timeMs(fn: () => void, runs: number): number {
-  fn();
-  fn();
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) fn();
-  return (performance.now() - t0) / runs;
-}
-
-/** Mean ms per awaited call, after two warm-up calls. */
-export async function timeMsAsync(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  await fn();
-  await fn();
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) await fn();
-  return (performance.now() - t0) / runs;
-}
