@@ -22,6 +22,9 @@ import { keyIdOf, originOf, signerFor } from '../request-context.ts';
 
 const idParams = z.object({ id: z.string() });
 
+/** Largest `GET /v1/jobs` page (API.md). */
+export const maxPageSize = 100;
+
 /** The URL field a background source came from, for error messages. */
 function backgroundField(request: RenderFields): string {
   if (request.background?.type === 'image') return 'background.image_url';
@@ -187,9 +190,12 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     {
       schema: {
         querystring: z.object({
-          limit: z.coerce.number().int().min(1).max(100).default(20),
+          // API.md: "limit ≤ 100". Larger pages (hosted-service SDKs ask for them) are clamped
+          // to 100 rather than refused; the answer's `limit` says what was applied.
+          limit: z.coerce.number().int().min(1).default(20),
           offset: z.coerce.number().int().min(0).default(0),
-          status: z.enum(jobStatuses).optional(),
+          // `?status=` (empty, as API.md's own example spells it) means no filter.
+          status: z.union([z.literal(''), z.enum(jobStatuses)]).optional(),
         }),
         tags: ['jobs'],
         summary: 'Jobs of this key, newest first',
@@ -197,7 +203,8 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { auth: 'key' },
     },
     async (req) => {
-      const { limit, offset, status } = req.query;
+      const { offset, status } = req.query;
+      const limit = Math.min(req.query.limit, maxPageSize);
       const { jobs, total } = await deps.store.listJobs(keyIdOf(req), {
         limit,
         offset,

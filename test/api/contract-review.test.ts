@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { jobBlobKey } from '../../src/core/blob-key.ts';
+import { ffmpeg, makeClip } from '../helpers/media.ts';
+import { multipartBody, startHarness, type Harness } from './api-harness.ts';
+
+/**
+ * API.md promises checked route by route (review of the /v1 contract): each `it` names the
+ * promise, and most guard a fix made in that review.
+ */
+describe('API.md contract review', () => {
+  let h: Harness;
+  let key: string;
+  let clip: Buffer;
+  let png: Buffer;
+  let media: Server;
+  let mediaBase: string;
+  /** Paths the test media server was asked for, to prove that some requests never fetch. */
+  const fetched: string[] = [];
+
+  const post = (url: string, k: string, payload?: object, headers: Record<string, string> = {}) =>
+    h.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'x-api-key': k, ...headers },
+      ...(payload ? { payload } : {}),
+    });
+  const get = (url: string, k: string) => h.app.inject({ method: 'GET', url, headers: { 'x-api-key': k } });
+
+  async function upload(k: string): Promise<string> {
+    const mp = multipartBody('file', 'clip.mp4', clip);
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      headers: { 'x-api-key': k, ...mp.headers },
+      payload: mp.payload,
+    });
+    assert.equal(r.statusCode, 201, r.body);
+    return r.json().video_url as string;
+  }
+
+  /** Plays the worker: the job completes with a small output (and mask) blob. */
+  async function complete(keyId: string, jobId: string): Promise<void> {
+    const out = join(h.dir, `${jobId}.out`);
+    await writeFile(out, Buffer.alloc(100, 7));
+    const outputBlob = jobBlobKey(keyId, jobId, 'output.webm');
+    const maskBlob = jobBlobKey(keyId, jobId, 'mask.mp4');
+    await h.deps.blobs.put(outputBlob, { path: out });
+    await h.deps.blobs.put(maskBlob, { path: out });
+    const run = await h.deps.store.beginProcessing(jobId, 'test-worker');
+    assert.ok(run?.runId);
+    await h.deps.store.completeJob({
+      jobId,
+      runId: run.runId,
+      outputBlob,
+      maskBlob,
+      renderedSeconds: 1.5,
+      framesTotal: 15,
+      width: 160,
+      height: 120,
+      fps: 10,
+    });
+  }
+
+  before(async () => {
+    h = await startHarness({ config: { maxActiveJobs: 2 } });
+    key = (await h.newKey(1000)).key;
+    const clipPath = join(h.dir, 'clip.mp4');
+    await makeClip(clipPath, { seconds: 1.5, width: 160, height: 120, fps: 10 });
+    clip = await readFile(clipPath);
+    const pngPath = join(h.dir, 'bg.png');
+    await ffmpeg(['-f', 'lavfi', '-i', 'color=red:s=64x48', '-frames:v', '1', pngPath]);
+    png = await readFile(pngPath);
+    media = createServer((req, res) => {
+      fetched.push(req.url ?? '');
+      if (req.url === '/clip.mp4') {
+        res.writeHead(200, { 'content-type': 'video/mp4' });
+        res.end(clip);
+      } else if (req.url === '/bg.png') {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.end(png);
+      } else if (req.url === '/text.png') {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.end('not an image');
+      } else if (req.url === '/to-metadata') {
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/video.mp4' });
+        res.end();
+      } else if (req.url === '/to-loopback-v6') {
+        res.writeHead(301, { location: 'http://[::1]/video.mp4' });
+        res.end();
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => media.listen(0, '127.0.0.1', r));
+    mediaBase = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    media.close();
+    await h.close();
+  });
+
+  it('GET /v1/jobs clamps limit to 100 and reads an empty ?status= as no filter', async () => {
+    const { key: k } = await h.newKey(10);
+    const url = await upload(k);
+    const id = (await post('/v1/jobs', k, { video_url: url, auto_start: false })).json().id as string;
+    const big = await get('/v1/jobs?limit=500&offset=0', k);
+    assert.equal(big.statusCode, 200, big.body);
+    assert.equal(big.json().limit, 100);
+    assert.equal(big.json().offset, 0);
+    // API.md's own example: GET /v1/jobs?limit=20&offset=0&status=
+    const blank = await get('/v1/jobs?limit=20&offset=0&status=', k);
+    assert.equal(blank.statusCode, 200, blank.body);
+    assert.equal(blank.json().success, true);
+    assert.equal(blank.json().total, 1);
+    assert.equal(blank.json().jobs[0].id, id);
+    assert.equal((await get('/v1/jobs?status=created', k)).json().total, 1);
+    assert.equal((await get('/v1/jobs?status=pending', k)).json().total, 0);
+    assert.equal((await get('/v1/jobs?limit=0', k)).statusCode, 400);
+    assert.equal((await get('/v1/jobs?status=bogus', k)).json().error.code, 'invalid_request');
+  });
+});
