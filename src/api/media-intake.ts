@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
 import { jobBlobKey } from '../core/blob-key.ts';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { isUploadId } from '../core/job.ts';
@@ -35,6 +36,51 @@ export function mediaSummary(info: MediaInfo): MediaSummary {
 }
 
 const uploadPath = /^\/v1\/uploads\/(upl_[0-9a-f-]+)$/;
+
+/** Raster formats an image background may have (the pipeline decodes them with sharp). */
+const imageFormats = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff']);
+
+/**
+ * ffprobe's own words can name the scratch file it read (`/tmp/…/x.download: Invalid argument`);
+ * a caller must never learn the server's paths, so they are replaced by `label`.
+ */
+export function withoutPath(err: unknown, path: string, label: string): unknown {
+  const abs = resolve(path);
+  if (!isAlphacutError(err) || !(err.message.includes(abs) || err.message.includes(path))) return err;
+  const message = err.message.replaceAll(abs, label).replaceAll(path, label);
+  return new AlphacutError(err.code, message, err.details, { cause: err });
+}
+
+/** Probes `path` as a video; error messages never carry the path. */
+export async function probeUntrusted(
+  path: string,
+  limits: ApiConfig['probeLimits'],
+  label: string,
+): Promise<MediaInfo> {
+  try {
+    return await probe(path, limits);
+  } catch (err) {
+    throw withoutPath(err, path, label);
+  }
+}
+
+/** Checks that `path` is a raster image the compositor can decode; its format name. */
+async function checkImage(path: string, field: string): Promise<string> {
+  let format: string | undefined;
+  try {
+    // Header only: no full decode here; sharp's pixel limit still refuses decompression bombs.
+    format = (await sharp(path, { failOn: 'error' }).metadata()).format;
+  } catch {
+    format = undefined;
+  }
+  if (!format || !imageFormats.has(format))
+    throw new AlphacutError(
+      'unsupported_media',
+      `${field}: the file is not an image in a supported format (jpeg, png, webp, gif, avif, heif, tiff).`,
+      { reason: 'not_image', field, fields: [{ field, message: 'not a supported image' }] },
+    );
+  return format === 'jpeg' ? 'jpg' : format;
+}
 
 function safeExtension(name: string | undefined, fallback: string): string {
   const ext = name?.split('.').pop()?.toLowerCase();
@@ -100,13 +146,17 @@ export class MediaIntake {
     return this.#fetchProbed(keyId, jobId, videoUrl, 'video_url', 'input');
   }
 
-  /** An image or video background given by URL, stored as the job's background blob. */
+  /**
+   * An image or video background given by URL, stored as the job's background blob. An image is
+   * checked as an image (the compositor decodes it with sharp), a video is probed like an input.
+   */
   async background(
     keyId: string,
     jobId: string,
     url: string,
     field: string,
     requestOrigin: string,
+    kind: 'image' | 'video',
   ): Promise<string> {
     const uploadId = this.uploadIdOf(url, requestOrigin);
     if (uploadId) {
@@ -115,7 +165,25 @@ export class MediaIntake {
       await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
       return key;
     }
+    if (kind === 'image') return this.#fetchImage(keyId, jobId, url, field);
     return (await this.#fetchProbed(keyId, jobId, url, field, 'background')).blobKey;
+  }
+
+  async #fetchImage(keyId: string, jobId: string, url: string, field: string): Promise<string> {
+    await mkdir(this.#config.tmpDir, { recursive: true });
+    const tmp = join(this.#config.tmpDir, `${randomUUID()}.download`);
+    try {
+      await this.#fetcher.download(url, tmp, {
+        label: field,
+        limits: { maxBytes: this.#config.fetchMaxBytes },
+      });
+      const ext = await checkImage(tmp, field);
+      const key = jobBlobKey(keyId, jobId, `background.${ext}`);
+      await this.#blobs.put(key, { path: tmp });
+      return key;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async #fetchProbed(
@@ -134,7 +202,7 @@ export class MediaIntake {
       });
       let info: MediaInfo;
       try {
-        info = await probe(tmp, this.#config.probeLimits);
+        info = await probeUntrusted(tmp, this.#config.probeLimits, 'the file');
       } catch (err) {
         if (isAlphacutError(err))
           throw new AlphacutError(err.code, `${field}: ${err.message}`, { ...err.details, field });

@@ -124,4 +124,69 @@ describe('API.md contract review', () => {
     assert.equal((await get('/v1/jobs?limit=0', k)).statusCode, 400);
     assert.equal((await get('/v1/jobs?status=bogus', k)).json().error.code, 'invalid_request');
   });
+
+  it('bg_type "image" + bg_image_url takes a PNG (checked as an image, not probed as a video)', async () => {
+    const url = await upload(key);
+    const r = await post('/v1/jobs', key, {
+      video_url: url,
+      bg_type: 'image',
+      bg_image_url: `${mediaBase}/bg.png`,
+      output_format: 'mp4',
+      auto_start: false,
+    });
+    assert.equal(r.statusCode, 201, r.body);
+    assert.deepEqual(r.json().background, { type: 'image', image_url: `${mediaBase}/bg.png` });
+    const job = await h.deps.store.getJobById(r.json().id as string);
+    assert.match(job?.backgroundBlob ?? '', /\/background\.png$/);
+    const nested = await post('/v1/jobs', key, {
+      video_url: url,
+      background: { type: 'image', image_url: `${mediaBase}/bg.png` },
+      auto_start: false,
+    });
+    assert.equal(nested.statusCode, 201, nested.body);
+
+    const notImage = await post('/v1/jobs', key, {
+      video_url: url,
+      bg_type: 'image',
+      bg_image_url: `${mediaBase}/text.png`,
+      output_format: 'mp4',
+    });
+    assert.equal(notImage.statusCode, 422);
+    assert.equal(notImage.json().error.code, 'unsupported_media');
+    assert.match(notImage.json().error.message, /^bg_image_url: /);
+    // A background on an internal address is refused like an input.
+    const internal = await post('/v1/jobs', key, {
+      video_url: url,
+      background: { type: 'image', image_url: 'http://169.254.169.254/bg.png' },
+    });
+    assert.equal(internal.statusCode, 400);
+    assert.equal(internal.json().error.details.reason, 'address_not_allowed');
+    assert.deepEqual(await readdir(h.deps.config.tmpDir), [], 'no scratch file left behind');
+  });
+
+  it('media errors never reveal server paths; a rejected upload leaves no file behind', async () => {
+    const { id: keyId, key: k } = await h.newKey(10);
+    // A PNG is not a video: ffprobe's own message names the scratch file it read.
+    const mp = multipartBody('file', 'still.mp4', png);
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      headers: { 'x-api-key': k, ...mp.headers },
+      payload: mp.payload,
+    });
+    assert.equal(r.statusCode, 422);
+    assert.equal(r.json().error.code, 'unsupported_media');
+    assert.doesNotMatch(r.body, new RegExp(h.dir.replaceAll('/', '\\/')));
+    assert.doesNotMatch(r.body, /\.upload|\/tmp\//);
+    const remote = await post('/v1/jobs', k, { video_url: `${mediaBase}/bg.png` });
+    assert.equal(remote.statusCode, 422);
+    assert.doesNotMatch(remote.body, /\.download|\/tmp\//);
+    assert.deepEqual(await readdir(h.deps.config.tmpDir), []);
+    const keyBlobs = await readdir(join(h.dir, 'blobs', keyId), { recursive: true }).catch(() => []);
+    assert.equal(
+      keyBlobs.filter((p) => /\.[a-z0-9]+$/.test(p)).length,
+      0,
+      `no blob for a refused upload or job: ${keyBlobs.join(', ')}`,
+    );
+  });
 });

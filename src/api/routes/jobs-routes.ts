@@ -32,9 +32,9 @@ function backgroundField(request: RenderFields): string {
   return 'bg_image_url';
 }
 
-function needsBackgroundBlob(spec: RenderSpec): string | undefined {
+function needsBackgroundBlob(spec: RenderSpec): { url: string; kind: 'image' | 'video' } | undefined {
   return spec.background.type === 'image' || spec.background.type === 'video'
-    ? spec.background.source
+    ? { url: spec.background.source, kind: spec.background.type }
     : undefined;
 }
 
@@ -93,9 +93,9 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const origin = originOf(deps, req);
       const { blobKey, media } = await intake.input(keyId, id, body.video_url, origin);
       try {
-        const bgUrl = needsBackgroundBlob(spec);
-        const backgroundBlob = bgUrl
-          ? await intake.background(keyId, id, bgUrl, backgroundField(request), origin)
+        const bg = needsBackgroundBlob(spec);
+        const backgroundBlob = bg
+          ? await intake.background(keyId, id, bg.url, backgroundField(request), origin, bg.kind)
           : null;
         const seconds = billable({ durationSeconds: media.durationSeconds }, spec);
         const job = await deps.store.insertJob(
@@ -160,9 +160,16 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       );
       let backgroundBlob = job.backgroundBlob;
       if (touchesBackground) {
-        const bgUrl = needsBackgroundBlob(spec);
-        backgroundBlob = bgUrl
-          ? await intake.background(keyId, job.id, bgUrl, backgroundField(request), originOf(deps, req))
+        const bg = needsBackgroundBlob(spec);
+        backgroundBlob = bg
+          ? await intake.background(
+              keyId,
+              job.id,
+              bg.url,
+              backgroundField(request),
+              originOf(deps, req),
+              bg.kind,
+            )
           : null;
       }
       const started = await deps.store.startJob(keyId, job.id, {

@@ -10,10 +10,9 @@ import { z } from 'zod';
 import { uploadBlobKey } from '../../core/blob-key.ts';
 import { AlphacutError } from '../../core/errors.ts';
 import { isUploadId, newUploadId } from '../../core/job.ts';
-import { probe } from '../../pipeline/probe.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { sendError } from '../error-envelope.ts';
-import { mediaSummary } from '../media-intake.ts';
+import { mediaSummary, probeUntrusted } from '../media-intake.ts';
 import { keyIdOf, originOf } from '../request-context.ts';
 
 /** A file name safe to echo and to derive an extension from. */
@@ -65,7 +64,7 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
             { limit_bytes: deps.config.uploadMaxBytes },
           );
         // Probed before it is accepted: a non-video never becomes an upload id.
-        const info = await probe(tmp, deps.config.probeLimits);
+        const info = await probeUntrusted(tmp, deps.config.probeLimits, 'the file');
         const id = newUploadId();
         const filename = cleanFilename(part.filename);
         const ext = filename.includes('.') ? (filename.split('.').pop() ?? '').toLowerCase() : '';

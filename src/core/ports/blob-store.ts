@@ -21,6 +21,13 @@ export interface LocalBlob {
 
 export type BlobSource = { path: string } | { stream: Readable };
 
+export interface PresignGetOptions {
+  expiresInSeconds: number;
+  /** Served as the response's Content-Type / Content-Disposition. */
+  contentType?: string;
+  contentDisposition?: string;
+}
+
 /**
  * Input copies, outputs, masks and backgrounds. Keys are `/`-separated and validated by every
  * adapter (see core/blob-key.ts): an invalid key throws `invalid_request` before any I/O.
@@ -40,4 +47,11 @@ export interface BlobStore {
   localPath(key: string): Promise<LocalBlob>;
   /** Cheap readiness probe for /health; throws when the store cannot be used. */
   check(): Promise<void>;
+  /**
+   * A URL that serves the blob without us, valid `expiresInSeconds` (S3 presigned GET). Absent
+   * where the store has no server of its own (local disk): the API streams the bytes itself.
+   */
+  presignGet?(key: string, opts: PresignGetOptions): Promise<string>;
+  /** A URL a client can PUT the blob's bytes to directly (S3 presigned PUT); absent on local disk. */
+  presignPut?(key: string, opts: { expiresInSeconds: number }): Promise<string>;
 }
