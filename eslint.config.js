@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'bench/results/', 'dist/', 'coverage/', '.models/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'data/',
+      'bench/results/',
+      'dist/',
+      'web/dist/',
+      'test-results/',
+      'coverage/',
+      '.models/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -17,4 +17,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# The web UI is a static build served by `alphacut serve` at / (nothing is fetched at run time).
+npm run -s build:web >/dev/null
 node bin/alphacut.js models prepare
