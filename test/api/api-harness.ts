@@ -29,6 +29,8 @@ export async function startHarness(
     config?: Partial<ApiConfig>;
     unlimitedCredits?: boolean;
     now?: () => Date;
+    /** SSRF allow-list (SsrfPolicy.fromList form); loopback receivers by default. */
+    ssrfAllow?: string;
     /** Optional deps such as devKeyFile and webDistDir. */
     extra?: Pick<ApiDeps, 'devKeyFile' | 'webDistDir'>;
   } = {},
@@ -59,7 +61,7 @@ export async function startHarness(
     blobs,
     config,
     clock: opts.now ?? (() => new Date()),
-    fetcher: new GuardedFetcher(SsrfPolicy.fromList('127.0.0.1/32')),
+    fetcher: new GuardedFetcher(SsrfPolicy.fromList(opts.ssrfAllow ?? '127.0.0.1/32')),
     ...opts.extra,
   };
   const app = await buildApi(deps);

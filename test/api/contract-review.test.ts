@@ -189,4 +189,95 @@ describe('API.md contract review', () => {
       `no blob for a refused upload or job: ${keyBlobs.join(', ')}`,
     );
   });
+
+  it('refuses internal webhook_url and video_url in every spelling, and redirects to them', async () => {
+    const strict = await startHarness({ ssrfAllow: '' });
+    try {
+      const { key: k } = await strict.newKey(100);
+      const mp = multipartBody('file', 'clip.mp4', clip);
+      const up = await strict.app.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        headers: { 'x-api-key': k, ...mp.headers },
+        payload: mp.payload,
+      });
+      const url = up.json().video_url as string;
+      const create = (payload: object) =>
+        strict.app.inject({ method: 'POST', url: '/v1/jobs', headers: { 'x-api-key': k }, payload });
+      for (const hook of [
+        'http://127.0.0.1/hook',
+        'http://169.254.169.254/hook',
+        'http://[::1]/hook',
+        'http://2130706433/hook',
+        'http://0177.0.0.1/hook',
+        'http://0x7f.1/hook',
+        'http://[::ffff:127.0.0.1]/hook',
+        'http://localhost:8080/hook',
+        'http://LOCALHOST./hook',
+        'http://api.localhost/hook',
+      ]) {
+        const r = await create({ video_url: url, webhook_url: hook, auto_start: false });
+        assert.equal(r.statusCode, 400, `${hook}: ${r.body}`);
+        assert.equal(r.json().error.details.fields[0].field, 'webhook_url');
+      }
+      for (const video of [
+        'http://127.0.0.1/v.mp4',
+        'http://[::1]/v.mp4',
+        'http://2852039166/v.mp4',
+        'http://0251.0376.0251.0376/v.mp4',
+        'http://localhost/v.mp4',
+        `${mediaBase}/clip.mp4`,
+      ]) {
+        const r = await create({ video_url: video });
+        assert.equal(r.statusCode, 400, `${video}: ${r.body}`);
+        assert.equal(r.json().error.details.reason, 'address_not_allowed', video);
+      }
+      const bg = await create({
+        video_url: url,
+        bg_type: 'image',
+        bg_image_url: 'http://[::1]/bg.png',
+        output_format: 'mp4',
+      });
+      assert.equal(bg.json().error.details.reason, 'address_not_allowed');
+    } finally {
+      await strict.close();
+    }
+    // The loopback media server is allow-listed here; where it redirects to is not.
+    for (const path of ['/to-metadata', '/to-loopback-v6']) {
+      const r = await post('/v1/jobs', key, { video_url: `${mediaBase}${path}` });
+      assert.equal(r.statusCode, 400, r.body);
+      assert.equal(r.json().error.details.reason, 'address_not_allowed');
+    }
+  });
+
+  it('402 and the active-job 429 come before the input is fetched', async () => {
+    const broke = await h.newKey(0);
+    fetched.length = 0;
+    const r = await post('/v1/jobs', broke.key, { video_url: `${mediaBase}/clip.mp4` });
+    assert.equal(r.statusCode, 402);
+    assert.equal(r.json().error.code, 'insufficient_credits');
+    assert.deepEqual(fetched, [], 'nothing downloaded for a key that cannot pay');
+    // A draft needs no credit; starting it does.
+    const draft = await post('/v1/jobs', broke.key, {
+      video_url: `${mediaBase}/clip.mp4`,
+      auto_start: false,
+    });
+    assert.equal(draft.statusCode, 201);
+    assert.equal(draft.json().status, 'created');
+    assert.equal(draft.json().billing_status, 'none');
+    const start = await post(`/v1/jobs/${draft.json().id}/start`, broke.key);
+    assert.equal(start.statusCode, 402);
+    assert.equal((await get(`/v1/jobs/${draft.json().id}`, broke.key)).json().status, 'created');
+
+    const busy = await h.newKey(100);
+    const url = await upload(busy.key);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await post('/v1/jobs', busy.key, { video_url: url })).statusCode, 201);
+    fetched.length = 0;
+    const capped = await post('/v1/jobs', busy.key, { video_url: `${mediaBase}/clip.mp4` });
+    assert.equal(capped.statusCode, 429);
+    assert.equal(capped.json().error.code, 'rate_limited');
+    assert.ok(Number(capped.headers['retry-after']) > 0);
+    assert.deepEqual(fetched, []);
+  });
 });

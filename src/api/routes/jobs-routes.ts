@@ -25,6 +25,12 @@ const idParams = z.object({ id: z.string() });
 /** Largest `GET /v1/jobs` page (API.md). */
 export const maxPageSize = 100;
 
+/** RFC 6761: these names always mean this machine, whatever DNS says. */
+function isLoopbackName(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost');
+}
+
 /** The URL field a background source came from, for error messages. */
 function backgroundField(request: RenderFields): string {
   if (request.background?.type === 'image') return 'background.image_url';
@@ -42,7 +48,11 @@ function checkWebhookUrl(deps: ApiDeps, url: string | undefined): void {
   if (!url) return;
   // Delivery re-checks every resolved address; refusing an internal IP literal here just fails early.
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (ipaddr.isValid(host) && !deps.fetcher.policy.isAllowedAddress(host))
+  const policy = deps.fetcher.policy;
+  const internal = ipaddr.isValid(host)
+    ? !policy.isAllowedAddress(host)
+    : isLoopbackName(host) && !policy.hostAllowListed(host) && !policy.isAllowedAddress('127.0.0.1');
+  if (internal)
     throw new AlphacutError('invalid_request', `webhook_url: ${host} is an internal address.`, {
       fields: [{ field: 'webhook_url', message: 'internal address' }],
     });
@@ -63,6 +73,27 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   async function viewOf(req: FastifyRequest, job: JobRecord): Promise<Record<string, unknown>> {
     return jobView(job, signerFor(deps, originOf(deps, req)), await deps.store.listWebhookEvents(job.id));
+  }
+
+  /**
+   * The cheap half of what startJob checks atomically, done before any download: a key at its
+   * cap of active jobs, or with no credit left at all, is answered at once instead of after
+   * fetching and probing an input (up to fetchMaxBytes) it could never process. startJob still
+   * has the last word (exact cost, concurrent starts).
+   */
+  async function refuseEarly(keyId: string): Promise<void> {
+    const max = deps.config.maxActiveJobs;
+    if ((await deps.store.countActiveJobs(keyId)) >= max)
+      throw new AlphacutError(
+        'rate_limited',
+        `At most ${max} jobs may be queued or processing at once for this key.`,
+        { max_active_jobs: max },
+      );
+    const balance = await deps.store.getBalance(keyId);
+    if (!balance.unlimited && balance.remaining <= 0)
+      throw new AlphacutError('insufficient_credits', `No credits remain (${balance.remaining}).`, {
+        remaining_credits: balance.remaining,
+      });
   }
 
   async function owned(req: FastifyRequest, id: string): Promise<JobRecord> {
@@ -89,6 +120,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const spec = normalizeRenderSpec(request);
       checkWebhookUrl(deps, body.webhook_url);
       const autoStart = body.auto_start ?? true;
+      if (autoStart) await refuseEarly(keyId);
       const id = newJobId();
       const origin = originOf(deps, req);
       const { blobKey, media } = await intake.input(keyId, id, body.video_url, origin);
@@ -155,6 +187,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const request = mergeRenderFields(job.request, overrides);
       const spec = normalizeRenderSpec(request);
       checkWebhookUrl(deps, request.webhook_url);
+      await refuseEarly(keyId);
       const touchesBackground = (['background', 'bg_type', 'bg_color', 'bg_image_url'] as const).some(
         (k) => overrides[k] !== undefined,
       );
