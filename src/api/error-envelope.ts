@@ -32,7 +32,10 @@ function fromValidation(err: FastifyError): AlphacutError {
 }
 
 /** Fastify/plugin errors by code or status to the nearest catalogue entry. */
-function fromFastify(err: FastifyError): { code: ErrorCode; status: number; message: string } {
+function fromFastify(
+  err: FastifyError,
+  req: FastifyRequest,
+): { code: ErrorCode; status: number; message: string } {
   const status = err.statusCode ?? 500;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -46,7 +49,8 @@ function fromFastify(err: FastifyError): { code: ErrorCode; status: number; mess
       return {
         code: 'unsupported_media',
         status: 415,
-        message: `Unsupported Content-Type ${JSON.stringify(err.message.split(': ').pop() ?? '')}; send application/json (or multipart/form-data for uploads).`,
+        // Fastify's message does not name the type; the header does (bounded: it is echoed).
+        message: `Unsupported Content-Type ${JSON.stringify((req.headers['content-type'] ?? '').slice(0, 100))}; send application/json (or multipart/form-data for uploads).`,
       };
     case 'FST_ERR_CTP_INVALID_JSON':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -71,7 +75,7 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     if (status >= 500) req.log.error({ err }, 'request failed');
     return sendError(req, reply, err.code, err.message, err.details, status);
   }
-  const f = fromFastify(err);
+  const f = fromFastify(err, req);
   if (f.status >= 500) req.log.error({ err }, 'request failed');
   return sendError(req, reply, f.code, f.message, undefined, f.status);
 }

@@ -280,4 +280,168 @@ describe('API.md contract review', () => {
     assert.ok(Number(capped.headers['retry-after']) > 0);
     assert.deepEqual(fetched, []);
   });
+
+  it('create answers 201 + success/message; start from completed is 409; legacy colours resolve', async () => {
+    const { id: keyId, key: k } = await h.newKey(100);
+    const url = await upload(k);
+    const created = await post('/v1/jobs', k, {
+      video_url: url,
+      output_format: 'mp4',
+      bg_color: [0, 0.5, 1],
+      metadata: { order: 'A-1', nested: { n: [1, 2] } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const j = created.json();
+    assert.equal(j.success, true);
+    assert.equal(typeof j.message, 'string');
+    assert.equal(j.status, 'pending');
+    assert.deepEqual(j.background, { type: 'color', color: '#0080ff' });
+    assert.deepEqual(j.metadata, { order: 'A-1', nested: { n: [1, 2] } });
+    assert.deepEqual(j.webhook_events, {});
+    for (const f of [
+      'output_url',
+      'mask_url',
+      'error',
+      'error_code',
+      'started_at',
+      'completed_at',
+      'eta_seconds',
+    ])
+      assert.equal(j[f], null, f);
+    assert.equal(j.frames_done, 0);
+    assert.equal(j.credits_used, 0);
+    const ints = await post('/v1/jobs', k, {
+      video_url: url,
+      bg_type: 'custom',
+      bg_color: [0, 128, 255],
+      output_format: 'mp4',
+      auto_start: false,
+    });
+    assert.deepEqual(ints.json().background, { type: 'color', color: '#0080ff' });
+    const tooBig = await post('/v1/jobs', k, { video_url: url, metadata: { x: 'y'.repeat(16 * 1024) } });
+    assert.equal(tooBig.statusCode, 400);
+    assert.equal(tooBig.json().error.details.fields[0].field, 'metadata');
+
+    await complete(keyId, j.id as string);
+    const again = await post(`/v1/jobs/${j.id}/start`, k);
+    assert.equal(again.statusCode, 409);
+    assert.equal(again.json().error.code, 'job_not_startable');
+    const done = (await get(`/v1/jobs/${j.id}`, k)).json();
+    assert.equal(done.status, 'completed');
+    assert.equal(typeof done.output_url, 'string');
+    assert.equal(typeof done.mask_url, 'string');
+    assert.equal(done.billing_status, 'charged');
+  });
+
+  it("another key's job answers 404 on every job route, and so does its upload", async () => {
+    const owner = await h.newKey(100);
+    const other = await h.newKey(100);
+    const url = await upload(owner.key);
+    const id = (await post('/v1/jobs', owner.key, { video_url: url })).json().id as string;
+    await complete(owner.id, id);
+    for (const [method, path] of [
+      ['GET', ''],
+      ['POST', '/start'],
+      ['POST', '/cancel'],
+      ['DELETE', ''],
+      ['GET', '/output'],
+      ['GET', '/output?type=mask'],
+      ['GET', '/webhooks'],
+    ] as const) {
+      const r = await h.app.inject({
+        method,
+        url: `/v1/jobs/${id}${path}`,
+        headers: { 'x-api-key': other.key },
+      });
+      assert.equal(r.statusCode, 404, `${method} ${path}`);
+      assert.equal(r.json().error.code, 'not_found');
+    }
+    const uploadId = new URL(url).pathname.split('/').pop() as string;
+    assert.equal((await get(`/v1/uploads/${uploadId}`, other.key)).statusCode, 404);
+    assert.equal((await get(`/v1/jobs/${id}`, owner.key)).json().status, 'completed', 'untouched');
+  });
+
+  it('every error carries the envelope and X-Request-Id; 415 names the type sent', async () => {
+    const cases = [
+      await h.app.inject({ method: 'GET', url: '/v1/does-not-exist' }),
+      await h.app.inject({ method: 'GET', url: '/v1/credits', headers: { authorization: 'Bearer nope' } }),
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        payload: '{"video_url":',
+      }),
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: { 'x-api-key': key, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'video_url=x',
+      }),
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        payload: JSON.stringify({ video_url: 'x'.repeat(1100 * 1024) }),
+      }),
+    ];
+    assert.deepEqual(
+      cases.map((r) => [r.statusCode, r.json().error.code]),
+      [
+        [404, 'not_found'],
+        [401, 'invalid_api_key'],
+        [400, 'invalid_request'],
+        [415, 'unsupported_media'],
+        [413, 'payload_too_large'],
+      ],
+    );
+    for (const r of cases) {
+      assert.match(String(r.headers['x-request-id']), /^req_/);
+      assert.equal(r.json().error.request_id, r.headers['x-request-id']);
+      assert.equal(typeof r.json().error.message, 'string');
+    }
+    assert.match(cases[3]?.json().error.message, /"application\/x-www-form-urlencoded"/);
+    const echoed = await h.app.inject({
+      method: 'GET',
+      url: '/v1/nope',
+      headers: { 'x-request-id': 'client-42' },
+    });
+    assert.equal(echoed.headers['x-request-id'], 'client-42');
+    assert.equal(echoed.json().error.request_id, 'client-42');
+  });
+
+  it('signed files: nosniff, Content-Type/Disposition, Range 206/416, tamper 404, gone after DELETE', async () => {
+    const { id: keyId, key: k } = await h.newKey(100);
+    const url = await upload(k);
+    const id = (await post('/v1/jobs', k, { video_url: url })).json().id as string;
+    await complete(keyId, id);
+    const view = (await get(`/v1/jobs/${id}`, k)).json();
+    const path = new URL(view.output_url as string).pathname;
+    const whole = await h.app.inject({ method: 'GET', url: path });
+    assert.equal(whole.statusCode, 200);
+    assert.equal(whole.headers['content-type'], 'video/webm');
+    assert.equal(whole.headers['x-content-type-options'], 'nosniff');
+    assert.equal(whole.headers['accept-ranges'], 'bytes');
+    assert.match(String(whole.headers['content-disposition']), new RegExp(`filename="${id}\\.webm"`));
+    const part = await h.app.inject({ method: 'GET', url: path, headers: { range: 'bytes=0-9' } });
+    assert.equal(part.statusCode, 206);
+    assert.equal(part.headers['content-length'], '10');
+    const beyond = await h.app.inject({ method: 'GET', url: path, headers: { range: 'bytes=100-' } });
+    assert.equal(beyond.statusCode, 416);
+    assert.ok(beyond.json().error.code);
+    const [payload, sig] = path.slice('/v1/files/'.length).split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { e: number };
+    const extended = Buffer.from(JSON.stringify({ ...claims, e: claims.e + 86400 })).toString('base64url');
+    assert.equal(
+      (await h.app.inject({ method: 'GET', url: `/v1/files/${extended}.${sig}` })).statusCode,
+      404,
+    );
+    const mask = await h.app.inject({ method: 'GET', url: new URL(view.mask_url as string).pathname });
+    assert.equal(mask.headers['content-type'], 'video/mp4');
+
+    const del = await h.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}`, headers: { 'x-api-key': k } });
+    assert.equal(del.json().status, 'deleted');
+    assert.equal(del.json().output_url, null);
+    assert.equal((await h.app.inject({ method: 'GET', url: path })).statusCode, 404);
+    assert.equal((await get(`/v1/jobs/${id}/output`, k)).statusCode, 404);
+  });
 });

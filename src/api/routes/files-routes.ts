@@ -75,6 +75,8 @@ export function registerFilesRoutes(app: FastifyInstance, deps: ApiDeps): void {
       reply
         .header('content-type', p.t)
         .header('content-disposition', contentDisposition(p.n))
+        // The type is ours (from the signed token); a browser must not guess another one.
+        .header('x-content-type-options', 'nosniff')
         .header('accept-ranges', 'bytes')
         .header('cache-control', 'private, max-age=3600')
         .header('last-modified', new Date(st.modifiedAt).toUTCString());
