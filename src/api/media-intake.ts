@@ -161,6 +161,14 @@ export class MediaIntake {
     const uploadId = this.uploadIdOf(url, requestOrigin);
     if (uploadId) {
       const up = await this.#upload(keyId, uploadId, field);
+      // Uploads are probed videos: as an image background the compositor could not decode one,
+      // and the job would only fail after its credits were reserved.
+      if (kind === 'image')
+        throw new AlphacutError(
+          'unsupported_media',
+          `${field}: upload ${uploadId} is a video; use it as {"type":"video","video_url":…} or give an image URL.`,
+          { reason: 'not_image', field, fields: [{ field, message: 'an upload is a video, not an image' }] },
+        );
       const key = jobBlobKey(keyId, jobId, `background.${safeExtension(up.filename, 'bin')}`);
       await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
       return key;

@@ -154,6 +154,20 @@ describe('API.md contract review', () => {
     assert.equal(notImage.statusCode, 422);
     assert.equal(notImage.json().error.code, 'unsupported_media');
     assert.match(notImage.json().error.message, /^bg_image_url: /);
+    // Uploads are videos: one makes a video background, never an image one.
+    const asImage = await post('/v1/jobs', key, {
+      video_url: url,
+      background: { type: 'image', image_url: url },
+      auto_start: false,
+    });
+    assert.equal(asImage.statusCode, 422, asImage.body);
+    assert.equal(asImage.json().error.details.reason, 'not_image');
+    const asVideo = await post('/v1/jobs', key, {
+      video_url: url,
+      background: { type: 'video', video_url: url },
+      auto_start: false,
+    });
+    assert.equal(asVideo.statusCode, 201, asVideo.body);
     // A background on an internal address is refused like an input.
     const internal = await post('/v1/jobs', key, {
       video_url: url,
