@@ -1,6 +1,6 @@
 /**
- * Per-key request budget. In memory behind this interface so a Redis implementation can replace
- * it when several API nodes must share one budget.
+ * Per-key request budget: in memory for one node, in Redis (adapters/redis-rate-limiter.ts) when
+ * several API nodes share one budget.
  */
 export interface RateLimitDecision {
   allowed: boolean;
@@ -11,7 +11,7 @@ export interface RateLimitDecision {
 }
 
 export interface RateLimiter {
-  hit(key: string, nowMs: number): RateLimitDecision;
+  hit(key: string, nowMs: number): RateLimitDecision | Promise<RateLimitDecision>;
 }
 
 /**
@@ -29,15 +29,17 @@ export class FixedWindowRateLimiter implements RateLimiter {
   }
 
   hit(key: string, nowMs: number): RateLimitDecision {
-    const start = Math.floor(nowMs / this.#windowMs) * this.#windowMs;
+    // Each key's window opens at its first request rather than on the clock's minute, so keys do
+    // not all reset at once and a burst cannot straddle an edge the caller did not see coming.
     let w = this.#windows.get(key);
-    if (!w || w.start !== start) {
-      // Stale windows of other keys are dropped lazily so the map stays bounded by active keys.
+    if (!w || nowMs >= w.start + this.#windowMs) {
+      // Expired windows of other keys are dropped lazily so the map stays bounded by active keys.
       if (this.#windows.size > 10_000)
-        for (const [k, v] of this.#windows) if (v.start !== start) this.#windows.delete(k);
-      w = { start, count: 0 };
+        for (const [k, v] of this.#windows) if (nowMs >= v.start + this.#windowMs) this.#windows.delete(k);
+      w = { start: nowMs, count: 0 };
       this.#windows.set(key, w);
     }
+    const start = w.start;
     const allowed = w.count < this.#limit;
     if (allowed) w.count++;
     return {
