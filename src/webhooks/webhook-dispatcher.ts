@@ -118,8 +118,21 @@ export class WebhookDispatcher {
   }
 
   async #deliver(e: WebhookEventRecord): Promise<void> {
-    const secret = (await this.#o.store.getWebhookSecret(e.keyId)) ?? '';
+    const secret = await this.#o.store.getWebhookSecret(e.keyId);
     const at = this.#o.now();
+    if (!secret) {
+      // A delivery signed with an empty secret would be forgeable by anyone; give up on it
+      // instead (the key was deleted or its secret lost), visibly, in webhook_events.
+      await this.#o.store.recordWebhookAttempt({
+        id: e.id,
+        ok: false,
+        statusCode: null,
+        error: 'the API key has no webhook secret; delivery not attempted',
+        nextAttemptAt: null,
+        at,
+      });
+      return;
+    }
     const body = JSON.stringify({ event: e.event, data: this.#o.render(e.job) });
     const headers = webhookHeaders({
       deliveryId: e.id,
