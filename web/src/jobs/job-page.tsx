@@ -1,6 +1,7 @@
 import type { AlphacutClient } from '../../../src/sdk/alphacut-client.ts';
+import { useState } from 'preact/hooks';
 import { ErrorNotice } from '../error-notice.tsx';
-import { describeJobFailure } from '../error-text.ts';
+import { describeError, describeJobFailure, type ShownError } from '../error-text.ts';
 import { JobProgress } from '../new-job/job-progress.tsx';
 import { JobResult } from '../new-job/job-result.tsx';
 import { useJob } from '../use-job.ts';
@@ -8,6 +9,7 @@ import { useJob } from '../use-job.ts';
 /** One job opened from the list: live progress while it runs, then the result with fresh links. */
 export function JobPage({ client, jobId }: { client: AlphacutClient; jobId: string }) {
   const { job, error } = useJob(client, jobId);
+  const [cancelError, setCancelError] = useState<ShownError | null>(null);
   const failure = job?.status === 'failed' ? describeJobFailure(job.error_code, job.error) : null;
   return (
     <div>
@@ -15,9 +17,16 @@ export function JobPage({ client, jobId }: { client: AlphacutClient; jobId: stri
         <a href="#/jobs">← All jobs</a>
       </p>
       <h1>Job {jobId}</h1>
-      <ErrorNotice error={error ?? failure} />
+      <ErrorNotice error={cancelError ?? error ?? failure} />
       {!job && !error && <p>Loading…</p>}
-      {job && <JobProgress job={job} onCancel={() => void client.cancelJob(job.id).catch(() => undefined)} />}
+      {job && (
+        <JobProgress
+          job={job}
+          onCancel={() =>
+            void client.cancelJob(job.id).catch((err: unknown) => setCancelError(describeError(err)))
+          }
+        />
+      )}
       {job && <JobResult job={job} original={null} />}
     </div>
   );

@@ -53,9 +53,9 @@ export function UsagePanel({ client }: { client: AlphacutClient }) {
       {usage && <UsageChart usage={usage} />}
       {usage && (
         <p>
-          {usage.totals.jobs} jobs ({usage.totals.completed_jobs} completed, {usage.totals.failed_jobs}{' '}
-          failed) · {formatSeconds(usage.totals.seconds_processed)} processed · {usage.totals.credits_used}{' '}
-          credits
+          {usage.totals.jobs} {usage.totals.jobs === 1 ? 'job' : 'jobs'} ({usage.totals.completed_jobs}{' '}
+          completed, {usage.totals.failed_jobs} failed) · {formatSeconds(usage.totals.seconds_processed)}{' '}
+          processed · {usage.totals.credits_used} credits
         </p>
       )}
     </section>

@@ -29,7 +29,7 @@ export function JobResult({ job, original }: { job: Job; original: string | null
         {original && (
           <figure>
             <figcaption>Original</figcaption>
-            <video src={original} controls muted playsInline loop preload="metadata" />
+            <video src={original} controls muted playsInline loop preload="auto" />
           </figure>
         )}
         <figure>
@@ -42,7 +42,6 @@ export function JobResult({ job, original }: { job: Job; original: string | null
                 class="result-video"
                 src={job.output_url}
                 controls
-                autoPlay
                 muted
                 playsInline
                 loop

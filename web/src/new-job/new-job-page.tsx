@@ -164,11 +164,13 @@ export function NewJobPage({ client, onCredits }: { client: AlphacutClient; onCr
         backgroundBusy={bgBusy}
       />
       <CompositionFields settings={settings} onChange={setSettings}>
-        <PlacementPreview
-          source={source.preview}
-          settings={settings}
-          backgroundSource={bgFile ? { url: bgFile.preview, isVideo: bgFile.isVideo } : null}
-        />
+        {(source.preview || settings.composition.enabled) && (
+          <PlacementPreview
+            source={source.preview}
+            settings={settings}
+            backgroundSource={bgFile ? { url: bgFile.preview, isVideo: bgFile.isVideo } : null}
+          />
+        )}
       </CompositionFields>
 
       <div class="start-row">
