@@ -61,7 +61,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: ApiDeps): void {
     const record = await deps.store.findApiKeyByHash(hashApiKey(key, deps.config.keyPepper));
     if (!record || record.disabled) throw new AlphacutError('invalid_api_key', 'The API key is not valid.');
     req.apiKeyId = record.id;
-    const d = limiter.hit(record.id, deps.clock().getTime());
+    const d = await limiter.hit(record.id, deps.clock().getTime());
     setRateHeaders(reply, d.limit, d.remaining, d.resetSeconds);
     if (!d.allowed) {
       reply.header('retry-after', String(d.resetSeconds));

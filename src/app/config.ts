@@ -9,7 +9,19 @@ import { resolveDataDir } from './paths.ts';
  * flags on top. Secrets that must survive restarts but need no operator (the link-signing key)
  * are generated once into the data dir.
  */
+export type AppRole = 'all' | 'api' | 'worker';
+
 export interface AppConfig {
+  /** `all`: API + worker in one process (`serve`); `api`: stateless API node; `worker`: worker only. */
+  role: AppRole;
+  /** PostgreSQL (`postgres://…`) instead of `<dataDir>/alphacut.db`: the distributed store. */
+  databaseUrl: string | undefined;
+  /** Redis (`redis://…`): BullMQ queue and shared rate limits instead of the embedded lease table. */
+  redisUrl: string | undefined;
+  /** `s3://bucket[/prefix]` (S3 settings from the AWS_* variables) or a directory; default `<dataDir>/blobs`. */
+  blobUrl: string | undefined;
+  /** Key prefix of BullMQ and the rate limiter in Redis (several deployments can share one Redis). */
+  redisPrefix: string;
   port: number;
   host: string;
   dataDir: string;
@@ -37,6 +49,7 @@ export interface AppConfig {
 }
 
 export interface ConfigFlags {
+  role?: AppRole;
   port?: number;
   host?: string;
   dataDir?: string;
@@ -60,6 +73,11 @@ function bool(env: Env, name: string): boolean {
 export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): AppConfig {
   const retry = env.ALPHACUT_WEBHOOK_RETRY_DELAYS_MS?.trim();
   return {
+    role: flags.role ?? 'all',
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    blobUrl: env.BLOB_URL || undefined,
+    redisPrefix: env.ALPHACUT_REDIS_PREFIX || 'alphacut',
     port: flags.port ?? int(env, 'ALPHACUT_PORT', int(env, 'PORT', 8080)),
     host: flags.host ?? env.ALPHACUT_HOST ?? '0.0.0.0',
     dataDir: resolveDataDir(flags.dataDir),
@@ -116,6 +134,12 @@ export async function writeState(dataDir: string, state: PersistedState): Promis
 /** The configured link-signing secret, or one generated on first start and kept in the data dir. */
 export async function signingSecretFor(config: AppConfig): Promise<string> {
   if (config.signingSecret) return config.signingSecret;
+  // Every API node must sign and verify links with the same key; one generated per machine
+  // would make a link from one node a 404 on the next.
+  if (config.databaseUrl)
+    throw new Error(
+      'ALPHACUT_SIGNING_SECRET must be set when DATABASE_URL is (all API nodes share it); e.g. `openssl rand -base64 32`.',
+    );
   const state = await readState(config.dataDir);
   if (state.signingSecret) return state.signingSecret;
   const secret = randomBytes(32).toString('base64url');

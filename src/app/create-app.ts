@@ -1,10 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { LocalBlobStore } from '../adapters/local-blob-store.ts';
-import { sqliteLeaseQueue } from '../adapters/lease-queue/sqlite-lease-queue.ts';
-import { openSqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
-import { sqliteJobStore } from '../adapters/sqlite/sqlite-job-store.ts';
 import type { JobStore } from '../core/ports/job-store.ts';
 import { buildApi } from '../api/build-api.ts';
 import { devKeyPath } from '../api/dev-key-file.ts';
@@ -18,11 +14,17 @@ import { runToCompletion } from '../pipeline/ffmpeg-process.ts';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
 import { startWorker, type RunningWorker } from '../worker/start-worker.ts';
 import { signingSecretFor, type AppConfig } from './config.ts';
+import { openAdapters, type Adapters } from './open-adapters.ts';
 
 export interface App {
   api: FastifyInstance;
   store: JobStore;
-  /** Starts listening, the worker and the webhook dispatcher; resolves to the base URL. */
+  /** Which adapters the config selected. */
+  mode: Adapters['mode'];
+  /**
+   * Starts what the role runs: the API and webhook delivery (`api`, `all`) and the worker
+   * (`worker`, `all`). Resolves to the address this node listens on (links use the public URL).
+   */
   listen(): Promise<string>;
   /** Graceful stop: no new requests, running jobs finish (or are handed back), deliveries end. */
   close(): Promise<void>;
@@ -34,15 +36,17 @@ function tierModels(tier: TierName): ModelId[] {
 }
 
 /**
- * The composition root of the embedded mode: SQLite store and lease queue in
- * `<dataDir>/alphacut.db`, blobs under `<dataDir>/blobs`, the API, the in-process worker and the
- * webhook dispatcher in one process.
+ * The composition root. Adapters follow from the config (open-adapters.ts): embedded by default
+ * (SQLite store and lease queue in `<dataDir>/alphacut.db`, blobs under `<dataDir>/blobs`),
+ * distributed with DATABASE_URL, REDIS_URL and BLOB_URL. The role decides what this process
+ * runs: `all` (one process: API, worker, webhook delivery), `api` (stateless API node and
+ * webhook delivery) or `worker`.
  */
 export async function createApp(config: AppConfig): Promise<App> {
-  const database = await openSqliteDatabase(join(config.dataDir, 'alphacut.db'));
-  const store = sqliteJobStore(database, { unlimitedCredits: config.unlimitedCredits });
-  const queue = sqliteLeaseQueue(database);
-  const blobs = new LocalBlobStore(join(config.dataDir, 'blobs'));
+  const adapters = await openAdapters(config);
+  const { store, queue, blobs } = adapters;
+  const runsApi = config.role !== 'worker';
+  const runsWorker = config.role === 'worker' || (config.role === 'all' && config.worker);
   const fetcher = new GuardedFetcher(SsrfPolicy.fromList(config.ssrfAllow));
   const signingSecret = await signingSecretFor(config);
   let baseUrl = config.publicBaseUrl ?? `http://127.0.0.1:${config.port}`;
@@ -68,6 +72,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     queue,
     blobs,
     fetcher,
+    ...(adapters.rateLimiter ? { rateLimiter: adapters.rateLimiter } : {}),
     clock: () => new Date(),
     logLevel: config.logLevel,
     config: {
@@ -125,12 +130,17 @@ export async function createApp(config: AppConfig): Promise<App> {
   return {
     api,
     store,
+    mode: adapters.mode,
     async listen() {
-      const address = await api.listen({ port: config.port, host: config.host });
-      const port = Number(new URL(address).port);
-      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-      baseUrl = config.publicBaseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      if (config.worker)
+      let local = baseUrl;
+      if (runsApi) {
+        const address = await api.listen({ port: config.port, host: config.host });
+        const port = Number(new URL(address).port);
+        const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+        local = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        baseUrl = config.publicBaseUrl ?? local;
+      }
+      if (runsWorker)
         worker = startWorker({
           store,
           queue,
@@ -140,8 +150,8 @@ export async function createApp(config: AppConfig): Promise<App> {
           signal: stop.signal,
           log: (m) => api.log.info(m),
         });
-      dispatcher.start();
-      return baseUrl;
+      if (runsApi) dispatcher.start();
+      return local;
     },
     close() {
       closing ??= (async () => {
@@ -150,8 +160,7 @@ export async function createApp(config: AppConfig): Promise<App> {
         await api.close();
         await worker?.stopped;
         await dispatcher.stop();
-        await queue.close();
-        await store.close();
+        await adapters.close();
       })();
       return closing;
     },

@@ -1,8 +1,6 @@
-import { join } from 'node:path';
-import { openSqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
-import { sqliteJobStore } from '../adapters/sqlite/sqlite-job-store.ts';
 import { createKey } from '../api/routes/admin-routes.ts';
 import { loadConfig } from '../app/config.ts';
+import { openStore } from '../app/open-adapters.ts';
 import type { JobStore } from '../core/ports/job-store.ts';
 import { exitCodes } from './exit-codes.ts';
 
@@ -34,8 +32,8 @@ async function viaHttp(t: AdminTarget, method: string, path: string, body?: obje
 
 async function withStore<T>(t: AdminTarget, fn: (store: JobStore) => Promise<T>): Promise<T> {
   const config = loadConfig({ ...(t.dataDir ? { dataDir: t.dataDir } : {}) });
-  const database = await openSqliteDatabase(join(config.dataDir, 'alphacut.db'));
-  const store = sqliteJobStore(database, { unlimitedCredits: config.unlimitedCredits });
+  // The same store a server with this config uses (PostgreSQL when DATABASE_URL is set).
+  const { store } = await openStore(config);
   try {
     return await fn(store);
   } finally {

@@ -93,21 +93,39 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('serve')
-    .description('run the /v1 API, the worker and webhook delivery in one process')
+    .description(
+      'run the /v1 API, the worker and webhook delivery in one process (--role api: a stateless API node)',
+    )
     .option('-p, --port <port>', 'port (default $ALPHACUT_PORT or 8080; 0 picks a free one)')
     .option('--host <host>', 'listen address (default $ALPHACUT_HOST or 0.0.0.0)')
-    .action(async (opts: { port?: string; host?: string }) => {
+    .addOption(
+      new Option('--role <role>', 'all = API + worker; api = API node only; worker = worker only')
+        .choices(['all', 'api', 'worker'])
+        .default('all'),
+    )
+    .action(async (opts: { port?: string; host?: string; role: 'all' | 'api' | 'worker' }) => {
       const { serveCommand } = await import('./serve-command.ts');
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
         throw new CommanderError(exitCodes.usage, 'alphacut.port', `invalid --port ${opts.port}`);
       setExit(
         await serveCommand({
+          role: opts.role,
           ...(port !== undefined ? { port } : {}),
           ...(opts.host ? { host: opts.host } : {}),
           ...(dataDirOf() ? { dataDir: dataDirOf() } : {}),
         }),
       );
+    });
+
+  program
+    .command('worker')
+    .description(
+      'run a worker only: claims jobs from the queue that DATABASE_URL/REDIS_URL/BLOB_URL (or the data dir) name',
+    )
+    .action(async () => {
+      const { serveCommand } = await import('./serve-command.ts');
+      setExit(await serveCommand({ role: 'worker', ...(dataDirOf() ? { dataDir: dataDirOf() } : {}) }));
     });
 
   const adminOptions = (c: Command): Command =>

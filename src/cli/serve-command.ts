@@ -6,9 +6,11 @@ import { createApp } from '../app/create-app.ts';
 import { exitCodes } from './exit-codes.ts';
 
 /**
- * `alphacut serve`: API + worker + webhook dispatcher in one process over the data dir. On the
- * very first start it creates a development API key and prints it (keys are stored hashed, so
- * this is the only time it can be shown).
+ * `alphacut serve [--role all|api|worker]` and `alphacut worker`: what runs follows the role, the
+ * adapters follow the config (embedded by default, distributed with DATABASE_URL, REDIS_URL,
+ * BLOB_URL). On the very first embedded start it creates a development API key and prints it
+ * (keys are stored hashed, so this is the only time it can be shown); a shared PostgreSQL store
+ * gets its keys from the admin API instead, so that N nodes starting together mint none.
  */
 export async function serveCommand(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
@@ -16,7 +18,8 @@ export async function serveCommand(flags: ConfigFlags): Promise<number> {
   const app = await createApp(config);
   const state = await readState(config.dataDir);
   let devKey: string | undefined;
-  if (!state.devKeyId && (await app.store.listApiKeys()).length === 0) {
+  const mayMintDevKey = app.mode.store === 'sqlite' && config.role !== 'worker';
+  if (mayMintDevKey && !state.devKeyId && (await app.store.listApiKeys()).length === 0) {
     const created = await createKey(app.store, {
       clientId: 'development',
       credits: config.devKeyCredits,
@@ -32,18 +35,25 @@ export async function serveCommand(flags: ConfigFlags): Promise<number> {
   const url = await app.listen();
   const out = process.stdout;
   // One write, so whoever reads the first line (scripts, the e2e test) also has the rest.
-  const lines = [
-    `alphacut listening on ${url}`,
-    `API docs: ${url}/docs`,
-    `Web UI: ${url}/`,
-    `data dir: ${config.dataDir}`,
-  ];
+  const mode = `role ${config.role}: store ${app.mode.store}, queue ${app.mode.queue}, blobs ${app.mode.blobs}`;
+  const lines =
+    config.role === 'worker'
+      ? [`alphacut worker running (${mode})`, `data dir: ${config.dataDir}`]
+      : [
+          `alphacut listening on ${url}`,
+          `API docs: ${url}/docs`,
+          `Web UI: ${url}/`,
+          ...(config.publicBaseUrl ? [`public URL: ${config.publicBaseUrl}`] : []),
+          mode,
+          `data dir: ${config.dataDir}`,
+        ];
   if (devKey)
     lines.push(
       `Development API key (shown once, stored hashed): ${devKey}`,
       `  try: curl -H "X-Api-Key: ${devKey}" ${url}/v1/credits`,
     );
-  if (!config.adminToken) lines.push('Admin API disabled (set ALPHACUT_ADMIN_TOKEN to enable it).');
+  if (!config.adminToken && config.role !== 'worker')
+    lines.push('Admin API disabled (set ALPHACUT_ADMIN_TOKEN to enable it).');
   out.write(`${lines.join('\n')}\n`);
 
   await new Promise<void>((resolve) => {

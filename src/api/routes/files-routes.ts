@@ -60,6 +60,17 @@ export function registerFilesRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const st = await deps.blobs.stat(p.b);
       // A deleted job's outputs are gone even while old links are still within their lifetime.
       if (!st) throw new AlphacutError('not_found', 'This file no longer exists.');
+      if (deps.blobs.presignGet) {
+        // S3 serves the bytes (and Range) itself; the link stays ours, so it can still be
+        // revoked by deleting the job. The presigned URL lives no longer than the token.
+        const left = p.e - Math.floor(deps.clock().getTime() / 1000);
+        const url = await deps.blobs.presignGet(p.b, {
+          expiresInSeconds: Math.max(60, Math.min(3600, left)),
+          contentType: p.t,
+          contentDisposition: contentDisposition(p.n),
+        });
+        return reply.header('cache-control', 'private, no-store').redirect(url, 302);
+      }
       const range = parseRange(req.headers.range, st.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${st.size}`);
