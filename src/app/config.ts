@@ -39,6 +39,8 @@ export interface AppConfig {
   keyPepper: string | undefined;
   webhookRetryDelaysMs: number[] | undefined;
   workerConcurrency: number;
+  /** How long a worker's claim survives without a heartbeat: a crashed worker's job waits this long. */
+  workerLeaseMs: number;
   /** Run the in-process worker (`serve` = api + worker). */
   worker: boolean;
   defaultKeyCredits: number;
@@ -97,6 +99,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): App
     keyPepper: env.ALPHACUT_KEY_PEPPER || undefined,
     webhookRetryDelaysMs: retry ? retry.split(',').map((s) => Number(s.trim())) : undefined,
     workerConcurrency: Math.max(1, int(env, 'ALPHACUT_WORKER_CONCURRENCY', 1)),
+    workerLeaseMs: Math.max(1000, int(env, 'ALPHACUT_WORKER_LEASE_MS', 30_000)),
     worker: !bool(env, 'ALPHACUT_NO_WORKER'),
     defaultKeyCredits: int(env, 'ALPHACUT_DEFAULT_KEY_CREDITS', 0),
     devKeyCredits: int(env, 'ALPHACUT_DEV_KEY_CREDITS', 1000),

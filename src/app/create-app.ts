@@ -147,6 +147,7 @@ export async function createApp(config: AppConfig): Promise<App> {
           blobs,
           dataDir: config.dataDir,
           concurrency: config.workerConcurrency,
+          leaseMs: config.workerLeaseMs,
           signal: stop.signal,
           log: (m) => api.log.info(m),
         });
