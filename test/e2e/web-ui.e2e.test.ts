@@ -161,6 +161,17 @@ describe('web UI in Chromium', { skip }, () => {
     await page.getByLabel(/Only a preview/).check();
     await page.getByLabel('Preview length (seconds)').fill('1');
 
+    // A background video is uploaded like the source (uploads are videos) and shows in the preview.
+    await page.getByRole('radio', { name: 'Image or video' }).check();
+    await page.getByLabel('Background video file').setInputFiles(sharedMedia('clips/opencv-box.mp4'));
+    await page.getByText('Background: opencv-box.mp4').waitFor({ timeout: 30_000 });
+    await shot('background-video');
+    // Colour presets are buttons; then back to transparent for the job itself.
+    await page.getByRole('radio', { name: 'Colour' }).check();
+    await page.getByRole('button', { name: 'Green screen' }).click();
+    assert.equal(await page.getByLabel('Background colour').inputValue(), '#09a246');
+    await page.getByRole('radio', { name: 'Transparent' }).check();
+
     await page.getByLabel(/Place the cut-out on a canvas/).check();
     await page.getByLabel('Canvas', { exact: true }).selectOption('1280x720');
     // The anchor grid is a radio group: arrow keys move the choice.

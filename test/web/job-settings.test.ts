@@ -72,7 +72,7 @@ describe('web: new-job settings → POST /v1/jobs body', () => {
     assert.equal(colorPresets.find((p) => p.name === 'Blue screen')?.value, hex(presetColors.blue));
   });
 
-  it('blur and uploaded image/video backgrounds', () => {
+  it('blur, image URL and uploaded video backgrounds', () => {
     const blur = jobRequestOf(
       url,
       withChanges((s) => ((s.background.kind = 'blur'), (s.background.blur = 70))),
@@ -80,10 +80,10 @@ describe('web: new-job settings → POST /v1/jobs body', () => {
     assert.deepEqual(blur.background, { type: 'blur', strength: 70 });
     const img = withChanges((s) => {
       s.background.kind = 'image';
-      s.background.upload = { url: `${url}2`, isVideo: false };
+      s.background.source = { url: `${url}2`, isVideo: false };
     });
     assert.deepEqual(jobRequestOf(url, img).background, { type: 'image', image_url: `${url}2` });
-    img.background.upload = { url: `${url}3`, isVideo: true };
+    img.background.source = { url: `${url}3`, isVideo: true };
     assert.deepEqual(jobRequestOf(url, img).background, { type: 'video', video_url: `${url}3` });
     for (const s of [blur, jobRequestOf(url, img)]) jobCreateSchema.parse(s);
   });
@@ -102,7 +102,7 @@ describe('web: new-job settings → POST /v1/jobs body', () => {
     assert.deepEqual(settingsProblems(odd), []);
     assert.match(
       settingsProblems(withChanges((s) => (s.background.kind = 'image')))[0] ?? '',
-      /background image or video/,
+      /background video file or an image URL/,
     );
   });
 

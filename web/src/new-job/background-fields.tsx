@@ -1,10 +1,13 @@
+import { useState } from 'preact/hooks';
 import { colorPresets, type BackgroundKind, type JobSettings } from './job-settings.ts';
 
 interface Props {
   settings: JobSettings;
   onChange: (s: JobSettings) => void;
-  /** Uploads the background file; the page stores its video_url in the settings. */
+  /** Uploads a background video; the page stores its video_url in the settings. */
   onBackgroundFile: (file: File) => void;
+  /** Images cannot be uploaded (uploads are probed as videos): the server fetches them by URL. */
+  onBackgroundImageUrl: (url: string) => void;
   backgroundName: string | null;
   backgroundBusy: boolean;
 }
@@ -21,10 +24,12 @@ export function BackgroundFields({
   settings,
   onChange,
   onBackgroundFile,
+  onBackgroundImageUrl,
   backgroundName,
   backgroundBusy,
 }: Props) {
   const bg = settings.background;
+  const [imageUrl, setImageUrl] = useState('');
   const set = (patch: Partial<JobSettings['background']>) =>
     onChange({ ...settings, background: { ...bg, ...patch } });
   return (
@@ -47,7 +52,7 @@ export function BackgroundFields({
 
       {bg.kind === 'color' && (
         <div class="color-row">
-          <label for="bg-color">Colour</label>
+          <label for="bg-color">Background colour</label>
           <input
             id="bg-color"
             type="color"
@@ -73,19 +78,41 @@ export function BackgroundFields({
 
       {bg.kind === 'image' && (
         <div>
-          <label for="bg-file">Background image or video (covers the canvas, centre-cropped)</label>
+          <p class="muted">Covers the canvas, centre-cropped; a shorter video loops.</p>
+          <label for="bg-file">Background video file</label>
           <input
             id="bg-file"
             type="file"
-            accept="image/*,video/*"
+            accept="video/*,.mkv,.mov,.m4v"
             disabled={backgroundBusy}
             onChange={(e) => {
               const f = e.currentTarget.files?.[0];
               if (f) onBackgroundFile(f);
             }}
           />
+          <label for="bg-image-url">…or an image URL (PNG, JPEG, WebP; the server downloads it)</label>
+          <div class="row">
+            <input
+              id="bg-image-url"
+              type="url"
+              placeholder="https://example.com/backdrop.jpg"
+              value={imageUrl}
+              onInput={(e) => setImageUrl(e.currentTarget.value)}
+            />
+            <button
+              type="button"
+              disabled={!imageUrl.trim()}
+              onClick={() => onBackgroundImageUrl(imageUrl.trim())}
+            >
+              Use image URL
+            </button>
+          </div>
           {backgroundBusy && <p role="status">Uploading background…</p>}
-          {!backgroundBusy && backgroundName && bg.upload && <p class="ok">Background: {backgroundName}</p>}
+          {!backgroundBusy && backgroundName && bg.source && (
+            <p class="ok" role="status">
+              Background: {backgroundName}
+            </p>
+          )}
         </div>
       )}
 

@@ -13,8 +13,11 @@ export interface JobSettings {
   background: {
     kind: BackgroundKind;
     color: string;
-    /** `video_url` of an uploaded background file, and whether that file is a video. */
-    upload?: { url: string; isVideo: boolean };
+    /**
+     * An uploaded background video (its `video_url`) or an image URL. Uploads are always videos
+     * (the API probes them), so an image background can only come from a URL.
+     */
+    source?: { url: string; isVideo: boolean };
     blur: number;
   };
   composition: {
@@ -84,8 +87,8 @@ export function settingsProblems(s: JobSettings): string[] {
   const out: string[] = [];
   if (s.background.kind === 'transparent' && opaqueFormats.includes(s.outputFormat))
     out.push(`${formatLabels[s.outputFormat]} cannot be transparent: choose a background or another format.`);
-  if (s.background.kind === 'image' && !s.background.upload)
-    out.push('Choose a background image or video file (or another background).');
+  if (s.background.kind === 'image' && !s.background.source)
+    out.push('Choose a background video file or an image URL (or another background).');
   const c = s.composition;
   if (c.enabled) {
     for (const [name, v] of [
@@ -111,10 +114,10 @@ export function jobRequestOf(videoUrl: string, s: JobSettings): JobCreateRequest
   const b = s.background;
   if (b.kind === 'color') body.background = { type: 'color', color: b.color };
   else if (b.kind === 'blur') body.background = { type: 'blur', strength: b.blur };
-  else if (b.kind === 'image' && b.upload)
-    body.background = b.upload.isVideo
-      ? { type: 'video', video_url: b.upload.url }
-      : { type: 'image', image_url: b.upload.url };
+  else if (b.kind === 'image' && b.source)
+    body.background = b.source.isVideo
+      ? { type: 'video', video_url: b.source.url }
+      : { type: 'image', image_url: b.source.url };
   else body.background = { type: 'transparent' };
   const c = s.composition;
   if (c.enabled)

@@ -97,21 +97,38 @@ export function NewJobPage({ client, onCredits }: { client: AlphacutClient; onCr
     setSource({ videoUrl: url, preview: url });
   };
 
+  const replaceBackground = (next: { name: string; preview: string; isVideo: boolean } | null): void => {
+    if (bgFile?.preview.startsWith('blob:')) URL.revokeObjectURL(bgFile.preview);
+    setBgFile(next);
+  };
+
   const onBackgroundFile = async (file: File): Promise<void> => {
     setError(null);
-    const isVideo = file.type.startsWith('video/');
+    const problem = videoFileProblem(file);
+    if (problem) {
+      setError({ title: 'This background cannot be uploaded', code: 'client_check', message: problem });
+      return;
+    }
     setBgBusy(true);
-    if (bgFile) URL.revokeObjectURL(bgFile.preview);
-    setBgFile({ name: file.name, preview: URL.createObjectURL(file), isVideo });
+    replaceBackground({ name: file.name, preview: URL.createObjectURL(file), isVideo: true });
     try {
       const up = await client.upload(file, file.name);
-      setSettings((s) => ({ ...s, background: { ...s.background, upload: { url: up.video_url, isVideo } } }));
+      setSettings((s) => ({
+        ...s,
+        background: { ...s.background, source: { url: up.video_url, isVideo: true } },
+      }));
     } catch (err) {
-      setSettings((s) => ({ ...s, background: { ...s.background, upload: undefined } }));
+      setSettings((s) => ({ ...s, background: { ...s.background, source: undefined } }));
       setError(describeError(err));
     } finally {
       setBgBusy(false);
     }
+  };
+
+  const onBackgroundImageUrl = (url: string): void => {
+    setError(null);
+    replaceBackground({ name: url, preview: url, isVideo: false });
+    setSettings((s) => ({ ...s, background: { ...s.background, source: { url, isVideo: false } } }));
   };
 
   const start = async (): Promise<void> => {
@@ -160,6 +177,7 @@ export function NewJobPage({ client, onCredits }: { client: AlphacutClient; onCr
         settings={settings}
         onChange={setSettings}
         onBackgroundFile={(f) => void onBackgroundFile(f)}
+        onBackgroundImageUrl={onBackgroundImageUrl}
         backgroundName={bgFile?.name ?? null}
         backgroundBusy={bgBusy}
       />
