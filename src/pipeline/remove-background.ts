@@ -8,6 +8,7 @@ import { outputFormats } from '../core/output-formats.ts';
 import { openBackgroundSource, type BackgroundSource } from './compose/background-source.ts';
 import { canvasLayout } from './compose/canvas-layout.ts';
 import { Compositor } from './compose/compositor.ts';
+import type { FrameGeometry } from './encode/encode-types.ts';
 import { openOutputWriter, type OutputWriter } from './encode/output-writer.ts';
 import { decodeArgs, sourceMatrix, type SourceRange } from './ffmpeg-args.ts';
 import { spawnFfmpeg, type FfmpegChild } from './ffmpeg-process.ts';
@@ -43,6 +44,13 @@ export interface RemoveOptions {
   refine?: RefineOverrides;
   /** Observe every refined matte (benchmark quality metrics); called in frame order. */
   onMatte?: (index: number, alpha: Uint8Array, width: number, height: number) => void;
+  /**
+   * Split jobs: the first N decoded frames only warm the temporal state (refiner, stabiliser)
+   * of a segment that starts mid-clip; they are matted but neither composed nor written.
+   */
+  warmupFrames?: number;
+  /** Split jobs: composed frames go to this writer instead of `output`/`maskOutput` (a lossless intermediate). */
+  frameSink?: (geometry: FrameGeometry & { signal: AbortSignal }) => Promise<OutputWriter>;
 }
 
 export interface RemoveResult {
@@ -196,7 +204,13 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
 
     // The writers learn the expected duration only to cut audio; the real count is what we write.
     const durationSeconds = (framesTotal * info.fps.den) / info.fps.num;
-    const withAudio = spec.preserveAudio && info.hasAudio && format.audio;
+    const bg = spec.background;
+    // A video background's own audio only when asked for, and only if it has any.
+    const bed =
+      bg.type === 'video' && bg.audio && (await probe(bg.source, defaultProbeLimits, signal)).hasAudio
+        ? bg.source
+        : undefined;
+    const withAudio = format.audio && ((spec.preserveAudio && info.hasAudio) || bed !== undefined);
     const common = {
       width: layout.canvasWidth,
       height: layout.canvasHeight,
@@ -204,18 +218,30 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
       matrix: sourceMatrix(info),
       signal,
     };
-    const writer = await openOutputWriter({
-      ...common,
-      format: spec.outputFormat,
-      output: opts.output,
-      ...(withAudio
-        ? { audio: { source: opts.input, info, startSeconds: range.start, durationSeconds } }
-        : {}),
-    });
+    const writer = opts.frameSink
+      ? await opts.frameSink(common)
+      : await openOutputWriter({
+          ...common,
+          format: spec.outputFormat,
+          output: opts.output,
+          ...(withAudio
+            ? {
+                audio: {
+                  source: opts.input,
+                  info,
+                  startSeconds: range.start,
+                  durationSeconds,
+                  useSource: spec.preserveAudio,
+                  ...(bed ? { bed } : {}),
+                },
+              }
+            : {}),
+        });
     writers.push(writer);
-    const maskWriter = opts.maskOutput
-      ? await openOutputWriter({ ...common, format: 'mask', output: opts.maskOutput })
-      : undefined;
+    const maskWriter =
+      opts.maskOutput && !opts.frameSink
+        ? await openOutputWriter({ ...common, format: 'mask', output: opts.maskOutput })
+        : undefined;
     if (maskWriter) writers.push(maskWriter);
 
     const { width, height } = info;
@@ -239,6 +265,7 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     );
 
     let lastReport = 0;
+    let warmupLeft = opts.warmupFrames ?? 0;
     const refined = prefetch(mattes, 1);
     // Cancel must not wait for an inference already running (over a second with `pro`): the
     // loop races each frame against the signal, and the generators drain in the background.
@@ -252,6 +279,10 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
       refiner.refine(mf, alpha);
       timings.refineMs += performance.now() - t;
       opts.onMatte?.(mf.index, alpha, width, height);
+      if (warmupLeft > 0) {
+        warmupLeft--;
+        continue;
+      }
 
       t = performance.now();
       const bg = await background.next(mf.rgb, alpha);
@@ -304,7 +335,8 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
         `Decoding failed after ${framesOut} frames: ${decoder.stderrTail()}`,
       );
     // Containers carry a frame count; far fewer decodable frames means the file ends early.
-    if (framesOut < framesTotal * 0.9 && framesTotal - framesOut > 2)
+    const decodedOut = framesOut + (opts.warmupFrames ?? 0) - warmupLeft;
+    if (decodedOut < framesTotal * 0.9 && framesTotal - decodedOut > 2)
       throw new AlphacutError(
         'decode_failed',
         `The video is truncated or damaged: only ${framesOut} of ${framesTotal} frames could be decoded${looksTruncated(decoder.stderrTail()) ? ` (${decoder.stderrTail().split('\n').pop()})` : ''}.`,

@@ -113,11 +113,11 @@ describe('stacked video player snippet in Chromium', { skip }, () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/`);
-    await page.waitForFunction(() => {
-      const c = document.getElementById('out') as HTMLCanvasElement | null;
-      const v = document.getElementById('src') as HTMLVideoElement | null;
-      return c !== null && v !== null && c.width > 0 && !v.paused && v.readyState >= 2;
-    });
+    // A string: this file is type-checked without the DOM library.
+    await page.waitForFunction(`(() => {
+      const c = document.getElementById('out'), v = document.getElementById('src');
+      return c && v && c.width > 0 && !v.paused && v.readyState >= 2;
+    })()`);
     const png = await page.locator('#out').screenshot({ omitBackground: true });
     const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [W, H]);

@@ -142,6 +142,39 @@ describe('removeBackground with a render spec', () => {
     assert.ok(near(at(20, 20), [9, 162, 70], 10), `background ${at(20, 20)} is the preset green`);
   });
 
+  it('a video background loops, and its audio is mixed in only when asked for', async () => {
+    const bgClip = join(dir, 'bg.mp4');
+    // 0.5 s of a 1 kHz tone over a gradient: shorter than the 1.2 s source, so both must loop.
+    await ffmpeg([
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25:duration=0.5'],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=0.5'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', bgClip],
+    ]);
+    const loudFrom = async (file: string): Promise<number> => {
+      const pcm = await ffmpeg(['-i', file, '-map', '0:a', '-ac', '1', '-ar', '8000', '-f', 's16le', '-']);
+      for (let i = 0; i + 1 < pcm.length; i += 2)
+        if (Math.abs(pcm.readInt16LE(i)) > 2000) return i / 2 / 8000;
+      return Infinity;
+    };
+    for (const audio of [false, true]) {
+      const output = join(dir, `bgvideo-${audio}.mp4`);
+      const spec = normalizeRenderSpec({
+        output_format: 'mp4',
+        background: { type: 'video', video_url: bgClip, audio },
+      });
+      await removeBackground({ input: clip, output, tier: 'light', dataDir, spec }, silentContext());
+      const probe = await ffprobeJson(output);
+      const [video] = streams(probe, 'video');
+      const [track] = streams(probe, 'audio');
+      assert.equal(Number(video?.nb_frames), 30, 'every source frame, although the background is shorter');
+      assert.ok(track && Math.abs(Number(track.duration) - 1.2) <= 0.04, `audio ${track?.duration} s`);
+      // The source is silent until 0.2 s: sound before that can only be the background's.
+      const first = await loudFrom(output);
+      if (audio) assert.ok(first < 0.05, `background audio heard from ${first} s`);
+      else assert.ok(Math.abs(first - 0.2) < 0.04, `only the source's sound, from ${first} s`);
+    }
+  });
+
   it('trim and preview_duration: frames and audio cover exactly the requested range', async () => {
     const output = join(dir, 'trimmed.mov');
     const spec = normalizeRenderSpec({

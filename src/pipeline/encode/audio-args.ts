@@ -12,9 +12,13 @@ export type AudioCodec = 'opus' | 'aac' | 'pcm';
 
 export const audioOutputLabel = 'aout';
 
-/** The plan, if the source really has an audio stream to take. */
+function takesSource(plan: AudioPlan): boolean {
+  return (plan.useSource ?? true) && plan.info.hasAudio;
+}
+
+/** The plan, if there is any audio to take: the source's, a background's, or both. */
 export function usableAudio(plan: AudioPlan | undefined): AudioPlan | undefined {
-  return plan?.info.hasAudio ? plan : undefined;
+  return plan && (takesSource(plan) || plan.bed !== undefined) ? plan : undefined;
 }
 
 function seconds(v: number): string {
@@ -29,7 +33,14 @@ function seconds(v: number): string {
 export function audioInputArgs(plan: AudioPlan): string[] {
   const offset = plan.info.formatStartSeconds - plan.info.startSeconds;
   const shift = Math.abs(offset) > 1e-6 ? ['-itsoffset', seconds(offset)] : [];
-  return [...shift, ...untrustedInputArgs(), '-vn', '-sn', '-dn', '-i', resolve(plan.source)];
+  return [
+    ...(takesSource(plan)
+      ? [...shift, ...untrustedInputArgs(), '-vn', '-sn', '-dn', '-i', resolve(plan.source)]
+      : []),
+    ...(plan.bed !== undefined
+      ? ['-stream_loop', '-1', ...untrustedInputArgs(), '-vn', '-sn', '-dn', '-i', resolve(plan.bed)]
+      : []),
+  ];
 }
 
 /**
@@ -42,9 +53,21 @@ export function audioInputArgs(plan: AudioPlan): string[] {
 export function audioFilterChain(plan: AudioPlan, inputIndex: number): string {
   const start = seconds(plan.startSeconds);
   const end = seconds(plan.startSeconds + plan.durationSeconds);
-  return (
+  const source = takesSource(plan);
+  const sourceChain =
     `[${inputIndex}:a:0]atrim=start=${start}:end=${end},asetpts=PTS-${start}/TB,` +
-    `aresample=async=1:first_pts=0[${audioOutputLabel}]`
+    `aresample=async=1:first_pts=0`;
+  if (plan.bed === undefined) return `${sourceChain}[${audioOutputLabel}]`;
+  // Both chains are cut or padded to exactly the output's length (a looped AAC bed comes out a
+  // little short: each loop drops its encoder priming), so the mix has the source chain's sync and
+  // duration; normalize=0 keeps the source's level unchanged.
+  const bedChain =
+    `[${inputIndex + (source ? 1 : 0)}:a:0]atrim=end=${seconds(plan.durationSeconds)},` +
+    `asetpts=PTS-STARTPTS,aresample=async=1:first_pts=0,apad=whole_dur=${seconds(plan.durationSeconds)}`;
+  if (!source) return `${bedChain}[${audioOutputLabel}]`;
+  return (
+    `${sourceChain},apad=whole_dur=${seconds(plan.durationSeconds)}[asrc];${bedChain}[abed];` +
+    `[asrc][abed]amix=inputs=2:duration=first:normalize=0[${audioOutputLabel}]`
   );
 }
 

@@ -19,6 +19,16 @@ export interface AudioPlan {
   startSeconds: number;
   /** Output video duration (frames·den/num); the audio never runs past it. */
   durationSeconds: number;
+  /**
+   * Whether to take the source's own audio (`preserve_audio`); a video background's audio may be
+   * wanted without it. Defaults to `info.hasAudio`.
+   */
+  useSource?: boolean;
+  /**
+   * A video background's audio (`background: {type: "video", audio: true}`): starts with the
+   * output, as the background's pictures do, loops like them, and is mixed under the source's.
+   */
+  bed?: string;
 }
 
 export interface OutputWriterOptions {
