@@ -43,6 +43,11 @@ export interface AppConfig {
   workerLeaseMs: number;
   /** Run the in-process worker (`serve` = api + worker). */
   worker: boolean;
+  /**
+   * Long jobs are split at keyframes into segments of about `segmentSeconds` that several
+   * workers render at once, then joined; undefined = never split.
+   */
+  split: { minSeconds: number; segmentSeconds: number } | undefined;
   defaultKeyCredits: number;
   /** Credits of the development key printed on first run. */
   devKeyCredits: number;
@@ -70,6 +75,18 @@ function int(env: Env, name: string, fallback: number): number {
 
 function bool(env: Env, name: string): boolean {
   return /^(1|true|yes|on)$/i.test(env[name] ?? '');
+}
+
+/**
+ * ALPHACUT_SPLIT_MIN_SECONDS (0 = never). Unset, splitting is on (120 s) only where more than one
+ * job slot can take segments at once: a shared queue (REDIS_URL) or a concurrency above 1. One
+ * slot alone would render the segments one after another and only add the join's work.
+ */
+function splitConfig(env: Env, concurrency: number): AppConfig['split'] {
+  const shared = Boolean(env.REDIS_URL) || concurrency > 1;
+  const min = int(env, 'ALPHACUT_SPLIT_MIN_SECONDS', shared ? 120 : 0);
+  if (min === 0) return undefined;
+  return { minSeconds: min, segmentSeconds: Math.max(1, int(env, 'ALPHACUT_SEGMENT_SECONDS', 60)) };
 }
 
 export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): AppConfig {
@@ -101,6 +118,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): App
     workerConcurrency: Math.max(1, int(env, 'ALPHACUT_WORKER_CONCURRENCY', 1)),
     workerLeaseMs: Math.max(1000, int(env, 'ALPHACUT_WORKER_LEASE_MS', 30_000)),
     worker: !bool(env, 'ALPHACUT_NO_WORKER'),
+    split: splitConfig(env, Math.max(1, int(env, 'ALPHACUT_WORKER_CONCURRENCY', 1))),
     defaultKeyCredits: int(env, 'ALPHACUT_DEFAULT_KEY_CREDITS', 0),
     devKeyCredits: int(env, 'ALPHACUT_DEV_KEY_CREDITS', 1000),
     probeLimits: {

@@ -13,6 +13,7 @@ import { SsrfPolicy } from '../net/ssrf-policy.ts';
 import { runToCompletion } from '../pipeline/ffmpeg-process.ts';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
 import { startWorker, type RunningWorker } from '../worker/start-worker.ts';
+import { defaultSplit } from '../worker/worker-runtime.ts';
 import { signingSecretFor, type AppConfig } from './config.ts';
 import { openAdapters, type Adapters } from './open-adapters.ts';
 
@@ -148,6 +149,7 @@ export async function createApp(config: AppConfig): Promise<App> {
           dataDir: config.dataDir,
           concurrency: config.workerConcurrency,
           leaseMs: config.workerLeaseMs,
+          ...(config.split ? { split: { ...defaultSplit, ...config.split } } : {}),
           signal: stop.signal,
           log: (m) => api.log.info(m),
         });

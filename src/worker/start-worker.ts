@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jobBlobKey } from '../core/blob-key.ts';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
-import { normalizeRenderSpec, type RenderSpec } from '../core/job-spec.ts';
+import type { RenderSpec } from '../core/job-spec.ts';
 import type { JobRecord } from '../core/job.ts';
 import { outputFormats } from '../core/output-formats.ts';
 import type { BlobStore, LocalBlob } from '../core/ports/blob-store.ts';
@@ -13,6 +13,18 @@ import type { JobQueue } from '../core/ports/job-queue.ts';
 import type { JobProgress, JobStore } from '../core/ports/job-store.ts';
 import type { Progress } from '../pipeline/job-context.ts';
 import { removeBackground, type RemoveOptions } from '../pipeline/remove-background.ts';
+import { JobStopped, startHeartbeat } from './lease-heartbeat.ts';
+import { parseEntry, segmentEntry } from './queue-entries.ts';
+import { runJoin } from './run-join.ts';
+import { enqueueJoinIfReady, runSegment } from './run-segment.ts';
+import { planJobSplit } from './split-job.ts';
+import {
+  localInput,
+  localSpec,
+  scratchDir,
+  type SplitSettings,
+  type WorkerRuntime,
+} from './worker-runtime.ts';
 
 export interface WorkerOptions {
   store: JobStore;
@@ -32,6 +44,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** After `signal` aborts, how long a running job may still finish before it is handed back. */
   graceMs?: number;
+  /** Split long jobs into segments for several workers (see SplitSettings); absent: never split. */
+  split?: SplitSettings;
   /** Abort to stop: no new claims, running jobs finish within `graceMs` or are requeued. */
   signal: AbortSignal;
   log?: (message: string) => void;
@@ -41,14 +55,6 @@ export interface RunningWorker {
   workerId: string;
   /** Settles when every slot has stopped (after `signal` aborted). */
   stopped: Promise<void>;
-}
-
-type StopReason = 'canceled' | 'lost' | 'shutdown';
-
-class JobStopped extends Error {
-  constructor(readonly reason: StopReason) {
-    super(`job stopped: ${reason}`);
-  }
 }
 
 export function defaultWorkerId(): string {
@@ -104,11 +110,32 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
         await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => {});
         continue;
       }
-      await runJob(jobId).catch((err: unknown) =>
+      await runEntry(jobId).catch((err: unknown) =>
         log(`job ${jobId}: worker error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
       );
     }
   };
+
+  const rt: WorkerRuntime = {
+    store: opts.store,
+    queue: opts.queue,
+    blobs: opts.blobs,
+    dataDir: opts.dataDir,
+    scratch,
+    workerId,
+    leaseMs,
+    heartbeatMs,
+    split: opts.split,
+    running,
+    log,
+  };
+
+  async function runEntry(entryId: string): Promise<void> {
+    const entry = parseEntry(entryId);
+    if (entry.kind === 'segment') return runSegment(rt, entryId, entry.jobId, entry.index);
+    if (entry.kind === 'join') return runJoin(rt, entryId, entry.jobId);
+    return runJob(entry.jobId);
+  }
 
   async function runJob(jobId: string): Promise<void> {
     const job = await opts.store.beginProcessing(jobId, workerId);
@@ -122,40 +149,34 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
     const controller = new AbortController();
     running.add(controller);
     let latest: JobProgress | undefined;
-    const beat = async (): Promise<void> => {
-      try {
-        if (!(await opts.queue.heartbeat(jobId, workerId, leaseMs))) {
-          controller.abort(new JobStopped('lost'));
-          return;
-        }
-        const p = latest ?? { progress: 0, framesDone: 0, framesTotal: job.framesTotal, etaSeconds: null };
-        const status = await opts.store.updateProgress(jobId, runId, p);
-        if (status === null) controller.abort(new JobStopped('lost'));
-        else if (status !== 'processing') controller.abort(new JobStopped('canceled'));
-      } catch (err) {
-        log(`job ${jobId}: heartbeat failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    let beating = Promise.resolve();
-    const timer = setInterval(() => {
-      // One heartbeat at a time: a slow database must not pile them up.
-      beating = beating.then(beat);
-    }, heartbeatMs);
+    const heartbeat = startHeartbeat({
+      queue: opts.queue,
+      entryId: jobId,
+      workerId,
+      leaseMs,
+      intervalMs: heartbeatMs,
+      controller,
+      report: () =>
+        opts.store.updateProgress(
+          jobId,
+          runId,
+          latest ?? { progress: 0, framesDone: 0, framesTotal: job.framesTotal, etaSeconds: null },
+        ),
+      log: (m) => log(`job ${jobId}: ${m}`),
+    });
 
-    await mkdir(scratch, { recursive: true });
-    const tmp = await mkdtemp(join(scratch, `${jobId}-`));
+    const tmp = await scratchDir(rt, jobId);
     const locals: LocalBlob[] = [];
     let requeued = false;
     try {
-      const spec = await localSpec(job, locals);
-      if (!job.inputBlob) throw new AlphacutError('internal_error', 'The job has no stored input.');
-      const input = await opts.blobs.localPath(job.inputBlob);
-      locals.push(input);
+      const spec = await localSpec(rt, job, locals);
+      const input = await localInput(rt, job, locals);
+      if (opts.split && (await splitIntoSegments(job, runId, input, spec, controller.signal))) return;
       const ext = outputFormats[spec.outputFormat].extension;
       const output = join(tmp, `output.${ext}`);
       const maskOutput = join(tmp, 'mask.mp4');
       const options: RemoveOptions = {
-        input: input.path,
+        input,
         output,
         maskOutput,
         tier: spec.model,
@@ -217,8 +238,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
         log(`job ${jobId}: failed [${e.code}] ${e.message}`);
       }
     } finally {
-      clearInterval(timer);
-      await beating;
+      await heartbeat.stop();
       running.delete(controller);
       await Promise.all(locals.map((l) => l.release().catch(() => {})));
       await rm(tmp, { recursive: true, force: true });
@@ -226,16 +246,30 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
     }
   }
 
-  /** The job's RenderSpec with fetched background media replaced by local file paths. */
-  async function localSpec(job: JobRecord, locals: LocalBlob[]): Promise<RenderSpec> {
-    const spec = normalizeRenderSpec(job.request);
-    const bg = spec.background;
-    if (bg.type !== 'image' && bg.type !== 'video') return spec;
-    if (!job.backgroundBlob)
-      throw new AlphacutError('internal_error', 'The job has no stored background media.');
-    const local = await opts.blobs.localPath(job.backgroundBlob);
-    locals.push(local);
-    return { ...spec, background: { ...bg, source: local.path } };
+  /**
+   * A long job becomes segment entries for any worker (this one included) and ends here; the
+   * job stays processing under this run until the join completes it. A re-claimed job whose
+   * split already happened keeps those segments: only the unfinished ones are enqueued again.
+   */
+  async function splitIntoSegments(
+    job: JobRecord,
+    runId: string,
+    input: string,
+    spec: RenderSpec,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const existing = await opts.store.listSegments(job.id);
+    const plan = existing.length > 0 ? existing : await planJobSplit(input, spec, opts.split!, signal);
+    if (!plan) return false;
+    const segments = await opts.store.createSegments(job.id, runId, plan);
+    if (!segments) throw new JobStopped('lost');
+    const open = segments.filter((s) => s.status !== 'done');
+    for (const s of open) await opts.queue.enqueue(segmentEntry(job.id, s.index));
+    if (open.length === 0) await enqueueJoinIfReady(rt, job.id);
+    log(
+      `job ${job.id}: split into ${segments.length} segments (${segments.map((s) => `${s.startFrame}–${s.endFrame}`).join(', ')})`,
+    );
+    return true;
   }
 
   const slots = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, () => slot());

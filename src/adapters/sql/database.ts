@@ -130,6 +130,22 @@ export interface JobQueueTable {
   claims: number;
 }
 
+/** Segments of a split job (see JobStore.createSegments). */
+export interface JobSegmentsTable {
+  job_id: string;
+  idx: number;
+  start_frame: number;
+  end_frame: number;
+  status: string;
+  run_id: string | null;
+  worker_id: string | null;
+  frames_done: number;
+  blob_prefix: string | null;
+  claims: number;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   credit_ledger: CreditLedgerTable;
@@ -140,4 +156,5 @@ export interface Database {
   usage_events: UsageEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   job_queue: JobQueueTable;
+  job_segments: JobSegmentsTable;
 }

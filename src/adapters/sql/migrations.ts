@@ -179,6 +179,29 @@ export const migrations: Record<string, Migration> = {
         await db.schema.dropTable(t).ifExists().execute();
     },
   },
+  '0002_job_segments': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('job_segments')
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('start_frame', 'integer', (c) => c.notNull())
+        .addColumn('end_frame', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text')
+        .addColumn('worker_id', 'text')
+        .addColumn('frames_done', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('blob_prefix', 'text')
+        .addColumn('claims', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('job_segments_pk', ['job_id', 'idx'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('job_segments').ifExists().execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -17,9 +17,12 @@ import type {
   CompleteJob,
   IdempotencyBegin,
   JobProgress,
+  JobSegment,
   JobStore,
   ListJobsQuery,
   NewJob,
+  SegmentPlan,
+  SegmentStatus,
   StartJob,
   UploadRecord,
   UsageDay,
@@ -28,7 +31,7 @@ import type {
   WebhookEventName,
   WebhookEventRecord,
 } from '../../core/ports/job-store.ts';
-import type { Database, JobsTable } from './database.ts';
+import type { Database, JobSegmentsTable, JobsTable } from './database.ts';
 
 type Db = Kysely<Database>;
 
@@ -86,6 +89,22 @@ function jobFromRow(r: Selectable<JobsTable>): JobRecord {
     createdAt: r.created_at,
     startedAt: r.started_at,
     completedAt: r.completed_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function segmentFromRow(r: Selectable<JobSegmentsTable>): JobSegment {
+  return {
+    jobId: r.job_id,
+    index: Number(r.idx),
+    startFrame: Number(r.start_frame),
+    endFrame: Number(r.end_frame),
+    status: r.status as SegmentStatus,
+    runId: r.run_id,
+    workerId: r.worker_id,
+    framesDone: Number(r.frames_done),
+    blobPrefix: r.blob_prefix,
+    claims: Number(r.claims),
     updatedAt: r.updated_at,
   };
 }
@@ -801,6 +820,198 @@ export class SqlJobStore implements JobStore {
   }
 
   // ---------------------------------------------------------------- webhooks
+
+  // ---- split jobs
+
+  createSegments(jobId: string, runId: string, plan: SegmentPlan[]): Promise<JobSegment[] | null> {
+    return this.#tx(async (trx) => {
+      const row = await trx
+        .selectFrom('jobs')
+        .select(['status', 'run_id'])
+        .where('id', '=', jobId)
+        .$if(this.#lockRows, (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!row || row.status !== 'processing' || row.run_id !== runId) return null;
+      const existing = await this.#segments(trx, jobId);
+      if (existing.length > 0) return existing;
+      const at = now();
+      await trx
+        .insertInto('job_segments')
+        .values(
+          plan.map((p, idx) => ({
+            job_id: jobId,
+            idx,
+            start_frame: p.startFrame,
+            end_frame: p.endFrame,
+            status: 'pending',
+            run_id: null,
+            worker_id: null,
+            frames_done: 0,
+            blob_prefix: null,
+            claims: 0,
+            created_at: at,
+            updated_at: at,
+          })),
+        )
+        .execute();
+      const total = plan.reduce((n, p) => n + (p.endFrame - p.startFrame), 0);
+      await trx
+        .updateTable('jobs')
+        .set({ frames_total: total, frames_done: 0, progress: 0, updated_at: at })
+        .where('id', '=', jobId)
+        .execute();
+      return this.#segments(trx, jobId);
+    });
+  }
+
+  listSegments(jobId: string): Promise<JobSegment[]> {
+    return this.#segments(this.#db, jobId);
+  }
+
+  async #segments(db: Db, jobId: string): Promise<JobSegment[]> {
+    const rows = await db
+      .selectFrom('job_segments')
+      .selectAll()
+      .where('job_id', '=', jobId)
+      .orderBy('idx')
+      .execute();
+    return rows.map(segmentFromRow);
+  }
+
+  beginSegment(
+    jobId: string,
+    index: number,
+    workerId: string,
+  ): Promise<{ job: JobRecord; segment: JobSegment } | null> {
+    return this.#tx(async (trx) => {
+      const row = await trx
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', jobId)
+        .$if(this.#lockRows, (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!row || row.status !== 'processing') return null;
+      const seg = await trx
+        .selectFrom('job_segments')
+        .selectAll()
+        .where('job_id', '=', jobId)
+        .where('idx', '=', index)
+        .executeTakeFirst();
+      if (!seg || seg.status === 'done') return null;
+      await trx
+        .updateTable('job_segments')
+        .set({
+          status: 'processing',
+          run_id: uuidv7(),
+          worker_id: workerId,
+          frames_done: 0,
+          claims: Number(seg.claims) + 1,
+          updated_at: now(),
+        })
+        .where('job_id', '=', jobId)
+        .where('idx', '=', index)
+        .execute();
+      const updated = await trx
+        .selectFrom('job_segments')
+        .selectAll()
+        .where('job_id', '=', jobId)
+        .where('idx', '=', index)
+        .executeTakeFirstOrThrow();
+      return { job: jobFromRow(row), segment: segmentFromRow(updated) };
+    });
+  }
+
+  async updateSegmentProgress(
+    jobId: string,
+    index: number,
+    runId: string,
+    framesDone: number,
+  ): Promise<JobStatus | null> {
+    const at = now();
+    const r = await this.#db
+      .updateTable('job_segments')
+      .set({ frames_done: framesDone, updated_at: at })
+      .where('job_id', '=', jobId)
+      .where('idx', '=', index)
+      .where('run_id', '=', runId)
+      .where('status', '=', 'processing')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return null;
+    // One statement each and no transaction: N segments report every second, and the aggregate
+    // is recomputed from the segment rows each time, so a lost race only delays it a second.
+    const job = await this.#db
+      .selectFrom('jobs')
+      .select(['status', 'frames_total', 'started_at'])
+      .where('id', '=', jobId)
+      .executeTakeFirst();
+    if (!job) return null;
+    if (job.status !== 'processing') return job.status as JobStatus;
+    const sum = await this.#db
+      .selectFrom('job_segments')
+      .select((eb) => eb.fn.sum<number | string | null>('frames_done').as('done'))
+      .where('job_id', '=', jobId)
+      .executeTakeFirst();
+    const done = Number(sum?.done ?? 0);
+    const total = num(job.frames_total) ?? 0;
+    const elapsed = job.started_at ? (Date.now() - Date.parse(job.started_at)) / 1000 : 0;
+    const eta = done > 0 && total > done && elapsed > 0 ? ((total - done) * elapsed) / done : null;
+    await this.#db
+      .updateTable('jobs')
+      .set({
+        frames_done: done,
+        // 100 is for completed jobs only: the join still follows the last segment.
+        progress: total > 0 ? Math.min(99, Math.floor((done / total) * 100)) : 0,
+        eta_seconds: eta,
+        updated_at: at,
+      })
+      .where('id', '=', jobId)
+      .where('status', '=', 'processing')
+      .execute();
+    return 'processing';
+  }
+
+  finishSegment(input: {
+    jobId: string;
+    index: number;
+    runId: string;
+    blobPrefix: string;
+  }): Promise<{ allDone: boolean } | null> {
+    return this.#tx(async (trx) => {
+      const job = await trx
+        .selectFrom('jobs')
+        .select(['status'])
+        .where('id', '=', input.jobId)
+        .$if(this.#lockRows, (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!job || job.status !== 'processing') return null;
+      const seg = await trx
+        .selectFrom('job_segments')
+        .select(['status', 'run_id', 'start_frame', 'end_frame'])
+        .where('job_id', '=', input.jobId)
+        .where('idx', '=', input.index)
+        .executeTakeFirst();
+      // The guard that makes a re-claimed segment count once: only its current render finishes it.
+      if (!seg || seg.status !== 'processing' || seg.run_id !== input.runId) return null;
+      await trx
+        .updateTable('job_segments')
+        .set({
+          status: 'done',
+          blob_prefix: input.blobPrefix,
+          frames_done: Number(seg.end_frame) - Number(seg.start_frame),
+          updated_at: now(),
+        })
+        .where('job_id', '=', input.jobId)
+        .where('idx', '=', input.index)
+        .execute();
+      const left = await trx
+        .selectFrom('job_segments')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('job_id', '=', input.jobId)
+        .where('status', '!=', 'done')
+        .executeTakeFirstOrThrow();
+      return { allDone: Number(left.n) === 0 };
+    });
+  }
 
   async listWebhookEvents(jobId: string): Promise<WebhookEventRecord[]> {
     const rows = await this.#db

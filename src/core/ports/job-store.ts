@@ -136,6 +136,30 @@ export interface CompleteJob {
   fps: number;
 }
 
+/** A part of a long job's frames, rendered by any worker while others render the other parts. */
+export interface SegmentPlan {
+  /** Source frames [startFrame, endFrame), counted from the first video frame; startFrame is a keyframe. */
+  startFrame: number;
+  endFrame: number;
+}
+
+export type SegmentStatus = 'pending' | 'processing' | 'done';
+
+export interface JobSegment extends SegmentPlan {
+  jobId: string;
+  index: number;
+  status: SegmentStatus;
+  /** The current render of this segment; only it may report progress or finish it. */
+  runId: string | null;
+  workerId: string | null;
+  framesDone: number;
+  /** Blob folder of the finished segment's intermediates (set by finishSegment). */
+  blobPrefix: string | null;
+  /** How many renders have begun (a re-claim after a lost lease adds one). */
+  claims: number;
+  updatedAt: string;
+}
+
 export interface ListJobsQuery {
   limit: number;
   offset: number;
@@ -222,6 +246,47 @@ export interface JobStore {
   cancelJob(keyId: string, jobId: string): Promise<JobRecord>;
   /** Any state → deleted (refunding a live reservation); returns the blob keys to delete now. */
   deleteJob(keyId: string, jobId: string): Promise<{ job: JobRecord; blobKeys: string[] }>;
+
+  // ---- split jobs (segments rendered by several workers, then joined by one)
+  /**
+   * Records a processing job's segments (job run `runId`) and sets its frames_total to their sum.
+   * A job that already has segments keeps them (a re-claimed parent adopts the first split).
+   * null unless the job is processing under `runId`.
+   */
+  createSegments(jobId: string, runId: string, plan: SegmentPlan[]): Promise<JobSegment[] | null>;
+  /** In index order. */
+  listSegments(jobId: string): Promise<JobSegment[]>;
+  /**
+   * Starts a render of a segment under a new segment run id (a re-claim supersedes the previous
+   * render). null when the job is not processing or the segment is missing or already done.
+   */
+  beginSegment(
+    jobId: string,
+    index: number,
+    workerId: string,
+  ): Promise<{ job: JobRecord; segment: JobSegment } | null>;
+  /**
+   * Records a segment's frames and the job's aggregate (frames_done = sum over segments, progress,
+   * ETA from the rate since the job started). Returns the job's status, or null when `runId` is no
+   * longer the segment's current render.
+   */
+  updateSegmentProgress(
+    jobId: string,
+    index: number,
+    runId: string,
+    framesDone: number,
+  ): Promise<JobStatus | null>;
+  /**
+   * processing → done under the segment's current run. `allDone` is true when every segment of the
+   * job is done after this one (the caller enqueues the join). null when the run lost the segment
+   * or the job is no longer processing.
+   */
+  finishSegment(input: {
+    jobId: string;
+    index: number;
+    runId: string;
+    blobPrefix: string;
+  }): Promise<{ allDone: boolean } | null>;
 
   // ---- webhooks (rows are created by the transitions above when the job has a webhook_url)
   listWebhookEvents(jobId: string): Promise<WebhookEventRecord[]>;

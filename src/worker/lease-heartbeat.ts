@@ -1,0 +1,50 @@
+import type { JobQueue } from '../core/ports/job-queue.ts';
+import type { JobStatus } from '../core/job.ts';
+
+export type StopReason = 'canceled' | 'lost' | 'shutdown';
+
+export class JobStopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`job stopped: ${reason}`);
+  }
+}
+
+/**
+ * Renews a queue lease and reports progress every `intervalMs`, one beat at a time (a slow
+ * database must not pile them up). `report` returns the job's status, or null when this run no
+ * longer owns the work: either stops the run through `controller` ('lost' or 'canceled').
+ */
+export function startHeartbeat(o: {
+  queue: JobQueue;
+  entryId: string;
+  workerId: string;
+  leaseMs: number;
+  intervalMs: number;
+  controller: AbortController;
+  report: () => Promise<JobStatus | null>;
+  log: (message: string) => void;
+}): { stop(): Promise<void> } {
+  const beat = async (): Promise<void> => {
+    try {
+      if (!(await o.queue.heartbeat(o.entryId, o.workerId, o.leaseMs))) {
+        o.controller.abort(new JobStopped('lost'));
+        return;
+      }
+      const status = await o.report();
+      if (status === null) o.controller.abort(new JobStopped('lost'));
+      else if (status !== 'processing') o.controller.abort(new JobStopped('canceled'));
+    } catch (err) {
+      o.log(`heartbeat failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  let beating = Promise.resolve();
+  const timer = setInterval(() => {
+    beating = beating.then(beat);
+  }, o.intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await beating;
+    },
+  };
+}
