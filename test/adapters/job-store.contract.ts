@@ -247,6 +247,73 @@ export function jobStoreContract(name: string, makeStore: MakeStore): void {
         assert.equal(await store.failJob({ jobId: job.id, code: 'x', message: 'x' }), null);
       }));
 
+    it('segments: created once per job, run-guarded claims, aggregate progress, all-done once', () =>
+      withStore(async (store) => {
+        const k = await newKey(store, 100);
+        const job = await store.insertJob(jobInput(k));
+        await store.startJob(k, job.id, { credits: 8 });
+        const run = await store.beginProcessing(job.id, 'parent');
+        const plan = [
+          { startFrame: 0, endFrame: 100 },
+          { startFrame: 100, endFrame: 250 },
+        ];
+        assert.equal(await store.createSegments(job.id, 'not-the-run', plan), null);
+        const segs = await store.createSegments(job.id, run!.runId!, plan);
+        assert.deepEqual(
+          segs?.map((s) => [s.index, s.startFrame, s.endFrame, s.status]),
+          [
+            [0, 0, 100, 'pending'],
+            [1, 100, 250, 'pending'],
+          ],
+        );
+        // A re-claimed parent adopts the first split rather than making another.
+        const again = await store.beginProcessing(job.id, 'parent2');
+        const adopted = await store.createSegments(job.id, again!.runId!, [{ startFrame: 0, endFrame: 250 }]);
+        assert.equal(adopted?.length, 2);
+        assert.equal((await store.getJobById(job.id))?.framesTotal, 250);
+
+        const a1 = await store.beginSegment(job.id, 0, 'w1');
+        const a2 = await store.beginSegment(job.id, 0, 'w2'); // w1's lease ran out
+        assert.equal(a2?.segment.claims, 2);
+        const b = await store.beginSegment(job.id, 1, 'w3');
+        assert.equal(await store.beginSegment(job.id, 7, 'w3'), null);
+        assert.equal(await store.updateSegmentProgress(job.id, 0, a1!.segment.runId!, 10), null);
+        assert.equal(await store.updateSegmentProgress(job.id, 0, a2!.segment.runId!, 40), 'processing');
+        assert.equal(await store.updateSegmentProgress(job.id, 1, b!.segment.runId!, 60), 'processing');
+        const mid = await store.getJobById(job.id);
+        assert.equal(mid?.framesDone, 100);
+        assert.equal(mid?.progress, 40);
+
+        const fin = (index: number, runId: string) =>
+          store.finishSegment({ jobId: job.id, index, runId, blobPrefix: `p/${index}` });
+        assert.equal(await fin(0, a1!.segment.runId!), null, 'a superseded render cannot finish');
+        assert.deepEqual(await fin(0, a2!.segment.runId!), { allDone: false });
+        assert.equal(await fin(0, a2!.segment.runId!), null, 'once');
+        assert.equal(await store.beginSegment(job.id, 0, 'w4'), null, 'a done segment is not runnable');
+        assert.deepEqual(await fin(1, b!.segment.runId!), { allDone: true });
+        const list = await store.listSegments(job.id);
+        assert.deepEqual(
+          list.map((s) => [s.status, s.blobPrefix, s.framesDone]),
+          [
+            ['done', 'p/0', 100],
+            ['done', 'p/1', 150],
+          ],
+        );
+        // A canceled job's segments can neither begin nor report.
+        const job2 = await store.insertJob(jobInput(k));
+        await store.startJob(k, job2.id, { credits: 8 });
+        const run2 = await store.beginProcessing(job2.id, 'parent');
+        await store.createSegments(job2.id, run2!.runId!, plan);
+        const c = await store.beginSegment(job2.id, 0, 'w1');
+        await store.cancelJob(k, job2.id);
+        assert.equal(await store.updateSegmentProgress(job2.id, 0, c!.segment.runId!, 5), 'canceled');
+        assert.equal(await store.beginSegment(job2.id, 1, 'w1'), null);
+        assert.equal(
+          await store.finishSegment({ jobId: job2.id, index: 0, runId: c!.segment.runId!, blobPrefix: 'x' }),
+          null,
+        );
+      }));
+
     it('concurrent starts of one key cannot overdraw', () =>
       withStore(async (store) => {
         const k = await newKey(store, 10);

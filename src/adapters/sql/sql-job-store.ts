@@ -941,24 +941,29 @@ export class SqlJobStore implements JobStore {
     // is recomputed from the segment rows each time, so a lost race only delays it a second.
     const job = await this.#db
       .selectFrom('jobs')
-      .select(['status', 'frames_total', 'started_at'])
+      .select(['status', 'started_at'])
       .where('id', '=', jobId)
       .executeTakeFirst();
     if (!job) return null;
     if (job.status !== 'processing') return job.status as JobStatus;
     const sum = await this.#db
       .selectFrom('job_segments')
-      .select((eb) => eb.fn.sum<number | string | null>('frames_done').as('done'))
+      .select((eb) => [
+        eb.fn.sum<number | string | null>('frames_done').as('done'),
+        eb.fn.sum<number | string | null>(eb('end_frame', '-', eb.ref('start_frame'))).as('total'),
+      ])
       .where('job_id', '=', jobId)
       .executeTakeFirst();
     const done = Number(sum?.done ?? 0);
-    const total = num(job.frames_total) ?? 0;
+    // From the segments, not the job row: the parent's last heartbeat may land after the split.
+    const total = Number(sum?.total ?? 0);
     const elapsed = job.started_at ? (Date.now() - Date.parse(job.started_at)) / 1000 : 0;
     const eta = done > 0 && total > done && elapsed > 0 ? ((total - done) * elapsed) / done : null;
     await this.#db
       .updateTable('jobs')
       .set({
         frames_done: done,
+        frames_total: total,
         // 100 is for completed jobs only: the join still follows the last segment.
         progress: total > 0 ? Math.min(99, Math.floor((done / total) * 100)) : 0,
         eta_seconds: eta,
