@@ -7,7 +7,7 @@ import { removeBackground } from '../pipeline/remove-background.ts';
 import { intermediateFiles, openSegmentWriter } from '../pipeline/split/segment-intermediate.ts';
 import { frameRange } from '../pipeline/split/segment-plan.ts';
 import { JobStopped, startHeartbeat } from './lease-heartbeat.ts';
-import { joinEntry } from './queue-entries.ts';
+import { joinEntry } from '../core/queue-entries.ts';
 import { renderRange } from '../core/job-spec.ts';
 import {
   errorText,

@@ -14,7 +14,7 @@ import type { JobProgress, JobStore } from '../core/ports/job-store.ts';
 import type { Progress } from '../pipeline/job-context.ts';
 import { removeBackground, type RemoveOptions } from '../pipeline/remove-background.ts';
 import { JobStopped, startHeartbeat } from './lease-heartbeat.ts';
-import { parseEntry, segmentEntry } from './queue-entries.ts';
+import { parseEntry, segmentEntry } from '../core/queue-entries.ts';
 import { runJoin } from './run-join.ts';
 import { enqueueJoinIfReady, runSegment } from './run-segment.ts';
 import { planJobSplit } from './split-job.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveDataDir } from '../../src/app/paths.ts';
 import type { JobRecord } from '../../src/core/job.ts';
-import { parseEntry } from '../../src/worker/queue-entries.ts';
+import { parseEntry } from '../../src/core/queue-entries.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.ts';
 import { defaultSplit, type SplitSettings } from '../../src/worker/worker-runtime.ts';
 import { countFrames, ffmpeg, ffprobeJson, readWebmAlpha, tempDir } from '../helpers/media.ts';

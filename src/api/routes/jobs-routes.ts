@@ -1,3 +1,4 @@
+import { joinEntry, segmentEntry } from '../../core/queue-entries.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import ipaddr from 'ipaddr.js';
@@ -260,6 +261,16 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
+  /** The job's own queue entry and, for a split job, its segments' and its join's. */
+  const removeQueueEntries = async (jobId: string): Promise<void> => {
+    const segments = await deps.store.listSegments(jobId);
+    await Promise.all([
+      deps.queue.remove(jobId),
+      ...(segments.length > 0 ? [deps.queue.remove(joinEntry(jobId))] : []),
+      ...segments.map((s) => deps.queue.remove(segmentEntry(jobId, s.index))),
+    ]);
+  };
+
   r.post(
     '/v1/jobs/:id/cancel',
     {
@@ -269,8 +280,8 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req) => {
       const job = await owned(req, req.params.id);
       const canceled = await deps.store.cancelJob(keyIdOf(req), job.id);
-      // The worker notices on its next heartbeat; removing the id only spares it a claim.
-      await deps.queue.remove(job.id);
+      // Workers notice on their next heartbeat; removing the entries only spares them a claim.
+      await removeQueueEntries(job.id);
       deps.onWebhookEvents?.();
       return { success: true, message: 'Job canceled.', ...(await viewOf(req, canceled)) };
     },
@@ -286,7 +297,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const keyId = keyIdOf(req);
       const job = await owned(req, req.params.id);
       const { job: deleted, blobKeys } = await deps.store.deleteJob(keyId, job.id);
-      await deps.queue.remove(job.id);
+      await removeQueueEntries(job.id);
       await Promise.all(blobKeys.map((k) => deps.blobs.delete(k)));
       await deps.blobs.deletePrefix(`${keyId}/jobs/${job.id}/`);
       deps.onWebhookEvents?.();
