@@ -1,20 +1,20 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TierName } from '../src/models/tiers.ts';
+import { tiers, type TierConfig, type TierName } from '../src/models/tiers.ts';
 import { silentContext } from '../src/pipeline/job-context.ts';
 import { removeBackground } from '../src/pipeline/remove-background.ts';
 import type { FlickerOptions } from './metrics/flicker.ts';
 import { processTreeRss } from './process-tree-rss.ts';
 import { QualityAccumulator } from './quality-accumulator.ts';
-import type { BenchQuality, BenchSpeed } from './schema.ts';
+import type { BenchQuality, BenchSpeed, RefineMode } from './schema.ts';
 
 /** One (clip, variant) run, as the bench's parent process hands it to a child process. */
 export interface JobSpec {
   clip: string;
   variant: string;
   tier: TierName;
-  refine: 'full' | 'raw';
+  refine: RefineMode;
   input: string;
   dataDir: string;
   workDir: string;
@@ -34,6 +34,14 @@ export type JobResult =
 function readFrame(fd: number, buf: Uint8Array, index: number): void {
   const n = readSync(fd, buf, 0, buf.length, index * buf.length);
   if (n !== buf.length) throw new Error(`short read of frame ${index}`);
+}
+
+/** The tier configuration a variant runs: the shipping one with the variant's techniques off. */
+export function variantTier(tier: TierName, mode: RefineMode): TierConfig {
+  const t = tiers[tier];
+  if (mode === 'raw' || mode === 'nocrop') return { ...t, subjectCrop: false, subjectTrack: false };
+  if (mode === 'notrack') return { ...t, subjectTrack: false };
+  return t;
 }
 
 /**
@@ -59,7 +67,7 @@ export async function runJob(spec: JobSpec, signal?: AbortSignal): Promise<JobRe
       {
         input: spec.input,
         output,
-        tier: spec.tier,
+        tier: variantTier(spec.tier, spec.refine),
         dataDir: spec.dataDir,
         preserveAudio: false,
         ...(spec.refine === 'raw' ? { refine: { edges: false, temporal: 0 } } : {}),

@@ -73,7 +73,7 @@ export function renderReport(r: BenchResults, stem: string, charts: string[]): s
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB; ${m.platform}; Node ${m.node}; ${m.ffmpeg}; onnxruntime-node ${m.onnxruntime}.`,
     `- Subsampling: the first **${r.settings.framesPerClip} frames** of each clip (fewer if the clip is shorter), so the whole run fits in well under an hour on 2 cores. Speed is one run per clip and variant, each in a fresh process (its own model load and peak RSS), on a machine that may be shared: compare ratios to the ceiling rather than absolute fps.`,
     `- Ceiling: the pipeline's own decoder piped into its own VP9+alpha encoder on the same clip in the same run (no model, no Node).`,
-    `- Variants: ${r.settings.variants.map((v) => `\`${v}\``).join(', ')}. \`<tier>-raw\` is the model's own matte, bilinear-upsampled, without edge refinement or temporal stabilisation.`,
+    `- Variants: ${r.settings.variants.map((v) => `\`${v}\``).join(', ')}. \`<tier>-raw\` is the model's own matte on the whole frame (no subject crop or tracking), bilinear-upsampled, without edge refinement or temporal stabilisation; \`-nocrop\` / \`-notrack\` are the ablation variants (bench/README.md).`,
     `- Ground truth (DAVIS 2016): ${gtClips.length > 0 ? gtClips.join(', ') : 'none in this run'}. ${r.settings.reference ? `Clips without ground truth are compared with the \`${r.settings.reference}\` tier (agreement IoU).` : 'No reference tier ran, so there is no agreement IoU.'}`,
     '',
     '## Summary',

@@ -20,6 +20,7 @@ import {
   type BenchResults,
   type BenchRun,
   type BenchSummary,
+  type RefineMode,
 } from './schema.ts';
 
 const run = promisify(execFile);
@@ -58,17 +59,37 @@ export interface BenchOptions {
 export interface Variant {
   name: string;
   tier: TierName;
-  refine: 'full' | 'raw';
+  refine: RefineMode;
 }
 
-/** Display order: tiers in tierNames order, each raw baseline right after its tier. */
-export function variantsFor(tierList: TierName[], raw: TierName[]): Variant[] {
+/**
+ * Display order: tiers in tierNames order, each raw baseline right after its tier, then the
+ * ablation variants of the tiers in `ablate` (one technique switched off at a time).
+ */
+export function variantsFor(tierList: TierName[], raw: TierName[], ablate: TierName[] = []): Variant[] {
   const out: Variant[] = [];
   for (const t of tierNames) {
     if (tierList.includes(t)) out.push({ name: t, tier: t, refine: 'full' });
     if (raw.includes(t)) out.push({ name: `${t}-raw`, tier: t, refine: 'raw' });
+    if (ablate.includes(t))
+      for (const mode of ['nocrop', 'notrack'] as const)
+        out.push({ name: `${t}-${mode}`, tier: t, refine: mode });
   }
   return out;
+}
+
+/**
+ * Tiers to ablate, from BENCH_ABLATE (a comma list). The bench's option parser lives in the CLI,
+ * which another part of the project owns; an environment variable needs no change there.
+ */
+export function ablateFromEnv(env: NodeJS.ProcessEnv = process.env): TierName[] {
+  const list = (env.BENCH_ABLATE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const t of list)
+    if (!(tierNames as string[]).includes(t)) throw new Error(`BENCH_ABLATE: unknown tier ${t}`);
+  return list as TierName[];
 }
 
 /** Run order within a clip: the reference first, so every other run can be compared with it. */
@@ -207,7 +228,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   const started = performance.now();
   const clips = selectClips(discoverClips(o.mediaDir), o.clips, o.include1080p);
   if (clips.length === 0) throw new Error(`no clips found in ${o.mediaDir}`);
-  const variants = variantsFor(o.tiers, o.raw);
+  const variants = variantsFor(o.tiers, o.raw, ablateFromEnv());
   if (variants.length === 0) throw new Error('no tier to run');
   const reference = o.tiers.includes(REFERENCE_TIER) ? REFERENCE_TIER : null;
   const order = runOrder(variants);

@@ -7,7 +7,7 @@ import { tierNames } from '../src/models/tiers.ts';
  * renamed, removed, or its meaning or unit changed); adding an optional field does not need it.
  * Every alpha-scale figure is on [0, 1] (8-bit alpha / 255). See bench/README.md for formulas.
  */
-export const BENCH_SCHEMA_VERSION = 1;
+export const BENCH_SCHEMA_VERSION = 2;
 
 const unit = z.number().min(0).max(1);
 const nonNeg = z.number().finite().min(0);
@@ -96,11 +96,19 @@ export const qualitySchema = z.object({
   agreementIoU: unit.nullable(),
 });
 
-export const refineModes = ['full', 'raw'] as const;
+/**
+ * How a variant differs from its tier's shipping configuration. `raw`: the model on the whole
+ * frame at every key frame, bilinear-upsampled (no subject crop or tracking, no edge or temporal
+ * refinement; since schema v2; in v1 it kept the subject crop). `nocrop`: full refinement but the
+ * model on the whole frame. `notrack`: subject crop without the tracker and motion cue. Together
+ * they are the ablation raw → nocrop → notrack → full.
+ */
+export const refineModes = ['full', 'raw', 'nocrop', 'notrack'] as const;
+export type RefineMode = (typeof refineModes)[number];
 
 export const runSchema = z.object({
   clip: z.string(),
-  /** `<tier>` (shipping configuration) or `<tier>-raw` (model output, bilinear, no temporal). */
+  /** `<tier>` (shipping configuration) or `<tier>-<mode>` for the other `refineModes`. */
   variant: z.string(),
   tier: z.enum(tierNames as [string, ...string[]]),
   refine: z.enum(refineModes),

@@ -22,6 +22,11 @@ export interface TierConfig {
   /** Segment a crop around the main subject(s) (see pipeline/subject-crop.ts); not for fixed-size models. */
   subjectCrop: boolean;
   /**
+   * With `subjectCrop`: track the subject over the clip (predicted box, camera-compensated motion
+   * cue to find a subject the model misses, distractor regions away from the subject dropped).
+   */
+  subjectTrack: boolean;
+  /**
    * Edge refinement: guided upsampling with a colour or luma guide. Radius and coarse grid follow
    * from how many frame pixels one matte pixel covers (suggestGuidedParams); `eps` (in intensity²)
    * sets how readily edges follow the image: smaller snaps harder.
@@ -40,6 +45,7 @@ export const tiers: Record<TierName, TierConfig> = {
     keyframeInterval: 1,
     rekeyThreshold: 255,
     subjectCrop: false,
+    subjectTrack: false,
     refine: { guided: true, colorGuide: true, eps: 1e-4 },
     temporal: { strength: 0.6 },
     creditsPerMinute: 45,
@@ -56,6 +62,7 @@ export const tiers: Record<TierName, TierConfig> = {
     // 0.882 / 0.731 at ~1.5x speed but halves the speed on static shots.
     rekeyThreshold: 18,
     subjectCrop: true,
+    subjectTrack: true,
     refine: { guided: true, colorGuide: true, eps: 1e-4 },
     temporal: { strength: 0.5 },
     creditsPerMinute: 45,
@@ -68,6 +75,7 @@ export const tiers: Record<TierName, TierConfig> = {
     keyframeInterval: 1,
     rekeyThreshold: 255,
     subjectCrop: true,
+    subjectTrack: true,
     refine: { guided: true, colorGuide: true, eps: 1e-4 },
     temporal: { strength: 0.6 },
     creditsPerMinute: 60,
@@ -80,6 +88,7 @@ export const tiers: Record<TierName, TierConfig> = {
     keyframeInterval: 1,
     rekeyThreshold: 255,
     subjectCrop: true,
+    subjectTrack: true,
     refine: { guided: true, colorGuide: true, eps: 5e-5 },
     temporal: { strength: 0.7 },
     creditsPerMinute: 180,

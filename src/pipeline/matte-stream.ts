@@ -1,7 +1,7 @@
 import type { Segmenter } from '../models/segmenter.ts';
 import type { TierConfig } from '../models/tiers.ts';
 import { lumaOf, resizeRgb } from './frame-resizer.ts';
-import { SubjectCropSegmenter } from './subject-crop.ts';
+import { defaultSubjectCrop, SubjectCropSegmenter } from './subject-crop.ts';
 
 /** A decoded frame with its model-resolution copy and its (raw, unrefined) matte. */
 export interface MatteFrame {
@@ -36,19 +36,22 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
 export async function* matteStream(
   frames: AsyncIterable<Buffer>,
   segmenter: Segmenter,
-  tier: Pick<TierConfig, 'keyframeInterval' | 'rekeyThreshold' | 'subjectCrop' | 'longSide'>,
+  tier: Pick<TierConfig, 'keyframeInterval' | 'rekeyThreshold' | 'subjectCrop' | 'subjectTrack' | 'longSide'>,
   width: number,
   height: number,
   signal: AbortSignal,
 ): AsyncGenerator<MatteFrame> {
   const size = segmenter.inputSizeFor(width, height);
   const cropper = tier.subjectCrop
-    ? new SubjectCropSegmenter(segmenter, width, height, size, tier.longSide)
+    ? new SubjectCropSegmenter(segmenter, width, height, size, tier.longSide, {
+        ...defaultSubjectCrop,
+        track: tier.subjectTrack,
+      })
     : undefined;
   const segmentKey = (rgb: Buffer, low: MatteFrame['low'], cut: boolean): Promise<Float32Array> => {
     if (!cropper) return segmenter.run(low.rgb, low.width, low.height);
     if (cut) cropper.reset();
-    return cropper.segment(rgb, low.rgb);
+    return cropper.segment(rgb, low);
   };
   const lowPixels = size.width * size.height;
   const interval = Math.max(1, tier.keyframeInterval);

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { Segmenter } from '../models/segmenter.ts';
 import { aspectInputSize } from '../models/segmenter.ts';
+import { motionField } from './motion-cue.ts';
 
 /**
  * Subject-crop segmentation. A salient-object model sees the whole frame and, when the subject
@@ -18,19 +19,33 @@ import { aspectInputSize } from '../models/segmenter.ts';
  */
 export interface SubjectCropOptions {
   discoveryInterval: number;
+  /**
+   * Track the subject over the clip (see the class comment): regions that appear later away from
+   * it and do not move against the camera are distractors, and a moving region proposes a
+   * subject the salient model missed. Off reproduces the per-frame choice (the bench's ablation).
+   */
+  track: boolean;
   /** Margin around the subject box, as a fraction of the box size on each side. */
   margin: number;
   /** Regions smaller than this fraction of the largest region are not subjects. */
   keepRatio: number;
   /** No crop when the box covers more than this fraction of the frame. */
   maxCoverage: number;
+  /**
+   * Smallest model input long side for a crop. ISNet's output on a small subject at 320 px
+   * flickers between frames (a rider found in one frame, a tenth of him in the next); from 512
+   * it holds, and a 512-px crop costs less than half the full 1024×576 pass.
+   */
+  minCropSide: number;
 }
 
 export const defaultSubjectCrop: SubjectCropOptions = {
   discoveryInterval: 6,
+  track: true,
   margin: 0.25,
   keepRatio: 0.2,
   maxCoverage: 0.55,
+  minCropSide: 512,
 };
 
 /** A box in normalised frame coordinates [0,1]. */
@@ -43,8 +58,25 @@ interface Box {
 
 const CC_STEP = 4; // connected components on a 1/4 grid: enough to tell subjects apart, ~30× cheaper
 
+interface Region extends Box {
+  area: number;
+  id: number;
+}
+
+/** Coarse-grid labelling of (matte > 0.5): the regions and, per coarse cell, its region id or -1. */
+interface Labels {
+  cw: number;
+  ch: number;
+  label: Int32Array;
+  regions: Region[];
+}
+
 /** Boxes of the connected regions of (matte > 0.5), with their areas, on a coarse grid. */
-function regions(matte: Float32Array, w: number, h: number): Array<Box & { area: number }> {
+function regions(matte: Float32Array, w: number, h: number): Region[] {
+  return labelRegions(matte, w, h).regions;
+}
+
+function labelRegions(matte: Float32Array, w: number, h: number): Labels {
   const cw = Math.ceil(w / CC_STEP);
   const ch = Math.ceil(h / CC_STEP);
   const on = new Uint8Array(cw * ch);
@@ -53,7 +85,7 @@ function regions(matte: Float32Array, w: number, h: number): Array<Box & { area:
       on[y * cw + x] =
         (matte[Math.min(h - 1, y * CC_STEP) * w + Math.min(w - 1, x * CC_STEP)] as number) > 0.5 ? 1 : 0;
   const label = new Int32Array(cw * ch).fill(-1);
-  const out: Array<Box & { area: number }> = [];
+  const out: Region[] = [];
   const stack: number[] = [];
   for (let start = 0; start < on.length; start++) {
     if (!on[start] || (label[start] as number) >= 0) continue;
@@ -82,9 +114,46 @@ function regions(matte: Float32Array, w: number, h: number): Array<Box & { area:
         }
       }
     }
-    out.push({ x0: x0 / cw, y0: y0 / ch, x1: (x1 + 1) / cw, y1: (y1 + 1) / ch, area });
+    out.push({ x0: x0 / cw, y0: y0 / ch, x1: (x1 + 1) / cw, y1: (y1 + 1) / ch, area, id });
   }
-  return out;
+  return { cw, ch, label, regions: out };
+}
+
+/**
+ * Zeroes the matte outside the kept regions. A cell keeps its alpha when a kept region lies
+ * within 2 coarse cells, so the soft fringe around a kept region (below 0.5, unlabelled) stays.
+ */
+function keepOnly(matte: Float32Array, w: number, h: number, labels: Labels, keep: Set<number>): void {
+  const { cw, ch, label } = labels;
+  const near = new Uint8Array(cw * ch);
+  const R = 2;
+  for (let y = 0; y < ch; y++)
+    for (let x = 0; x < cw; x++) {
+      if (!keep.has(label[y * cw + x] as number)) continue;
+      for (let j = Math.max(0, y - R); j <= Math.min(ch - 1, y + R); j++)
+        for (let i = Math.max(0, x - R); i <= Math.min(cw - 1, x + R); i++) near[j * cw + i] = 1;
+    }
+  for (let y = 0; y < h; y++) {
+    const cy = Math.min(ch - 1, Math.round(y / CC_STEP));
+    for (let x = 0; x < w; x++) {
+      const c = cy * cw + Math.min(cw - 1, Math.round(x / CC_STEP));
+      // A cell of a dropped region is cleared even when it is near a kept one.
+      const l = label[c] as number;
+      if (!near[c] || (l >= 0 && !keep.has(l))) matte[y * w + x] = 0;
+    }
+  }
+}
+
+function area(b: Box): number {
+  return (b.x1 - b.x0) * (b.y1 - b.y0);
+}
+
+function centre(b: Box): { x: number; y: number } {
+  return { x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2 };
+}
+
+function shift(b: Box, dx: number, dy: number): Box {
+  return { x0: b.x0 + dx, y0: b.y0 + dy, x1: b.x1 + dx, y1: b.y1 + dy };
 }
 
 function union(a: Box | undefined, b: Box): Box {
@@ -114,10 +183,16 @@ function expand(b: Box, margin: number): Box {
 
 export class SubjectCropSegmenter {
   private subject: Box | undefined;
+  /** The subject box's centre motion per key frame (normalised units), for the prediction. */
+  private velocity = { x: 0, y: 0 };
   private keys = 0;
+  private misses = 0;
   private touchedEdge = false;
-  /** Number of discovery and crop passes, for the benchmark's cost accounting. */
-  readonly passes = { full: 0, crop: 0 };
+  private prevLuma: Uint8Array | undefined;
+  /** Motion against the camera per block, accumulated over key frames (0..1). */
+  private motion: { bw: number; bh: number; cell: number; score: Float32Array } | undefined;
+  /** Number of discovery and crop passes and tracker decisions, for the benchmark's cost accounting. */
+  readonly passes = { full: 0, crop: 0, motionProposals: 0, droppedRegions: 0 };
 
   constructor(
     private readonly segmenter: Segmenter,
@@ -131,26 +206,28 @@ export class SubjectCropSegmenter {
   reset(): void {
     this.subject = undefined;
     this.touchedEdge = false;
+    this.velocity = { x: 0, y: 0 };
+    this.misses = 0;
+    this.prevLuma = undefined;
+    this.motion = undefined;
   }
 
-  /** The matte of one key frame on the model grid. `lowRgb` is the frame resized to the grid. */
-  async segment(rgb: Uint8Array, lowRgb: Uint8Array): Promise<Float32Array> {
+  /**
+   * The matte of one key frame on the model grid. `low` is the frame resized to the grid (rgb and
+   * its luma, which the motion cue compares with the previous key frame's).
+   */
+  async segment(rgb: Uint8Array, low: { rgb: Uint8Array; luma: Uint8Array }): Promise<Float32Array> {
     const { width: gw, height: gh } = this.grid;
+    if (this.opts.track) this.updateMotion(low.luma);
     const discover = !this.subject || this.touchedEdge || this.keys % this.opts.discoveryInterval === 0;
     this.keys++;
+    const predicted = this.predicted();
     let full: Float32Array | undefined;
-    let box = this.subject;
+    let box = predicted;
     if (discover) {
-      full = await this.segmenter.run(lowRgb, gw, gh);
+      full = await this.segmenter.run(low.rgb, gw, gh);
       this.passes.full++;
-      const found = regions(full, gw, gh);
-      const largest = Math.max(0, ...found.map((r) => r.area));
-      let subjects: Box | undefined;
-      for (const r of found) {
-        if (r.area >= largest * this.opts.keepRatio || (this.subject && overlaps(r, this.subject)))
-          subjects = union(subjects, r);
-      }
-      box = subjects && this.subject ? union(subjects, this.subject) : subjects;
+      box = this.choose(regions(full, gw, gh), predicted);
       if (!box) {
         this.subject = undefined;
         return full;
@@ -159,15 +236,141 @@ export class SubjectCropSegmenter {
     const crop = expand(box as Box, this.opts.margin);
     if ((crop.x1 - crop.x0) * (crop.y1 - crop.y0) > this.opts.maxCoverage) {
       if (!full) {
-        full = await this.segmenter.run(lowRgb, gw, gh);
+        full = await this.segmenter.run(low.rgb, gw, gh);
         this.passes.full++;
       }
-      this.track(full, gw, gh, { x0: 0, y0: 0, x1: 1, y1: 1 });
+      this.track(full, gw, gh, { x0: 0, y0: 0, x1: 1, y1: 1 }, predicted);
       return full;
     }
     const matte = await this.cropPass(rgb, crop);
-    this.track(matte, gw, gh, crop);
+    this.track(matte, gw, gh, crop, predicted);
     return matte;
+  }
+
+  /** Where the tracked subject should be in this key frame: last box moved by its velocity. */
+  private predicted(): Box | undefined {
+    if (!this.subject) return undefined;
+    if (!this.opts.track) return this.subject;
+    const b = shift(this.subject, this.velocity.x, this.velocity.y);
+    return { x0: Math.max(0, b.x0), y0: Math.max(0, b.y0), x1: Math.min(1, b.x1), y1: Math.min(1, b.y1) };
+  }
+
+  /** Accumulates the camera-compensated motion cue (half-life of one key frame). */
+  private updateMotion(luma: Uint8Array): void {
+    const { width: gw, height: gh } = this.grid;
+    const prev = this.prevLuma;
+    this.prevLuma = luma;
+    if (!prev) return;
+    const f = motionField(prev, luma, gw, gh);
+    if (!this.motion || this.motion.score.length !== f.excess.length)
+      this.motion = { bw: f.bw, bh: f.bh, cell: f.cell, score: new Float32Array(f.excess.length) };
+    const m = this.motion.score;
+    // Excess in mean luma levels per pixel: ~2 is noise and compression, 8 is a clear mismatch.
+    for (let b = 0; b < m.length; b++)
+      m[b] = 0.5 * (m[b] as number) + 0.5 * Math.min(1, Math.max(0, ((f.excess[b] as number) - 2) / 6));
+  }
+
+  /** Mean motion score over the blocks under a box (0 without a motion cue). */
+  private movement(b: Box): number {
+    const mo = this.motion;
+    if (!mo) return 0;
+    const { width: gw, height: gh } = this.grid;
+    const bx0 = Math.floor((b.x0 * gw) / mo.cell);
+    const by0 = Math.floor((b.y0 * gh) / mo.cell);
+    const bx1 = Math.min(mo.bw - 1, Math.floor((b.x1 * gw - 1) / mo.cell));
+    const by1 = Math.min(mo.bh - 1, Math.floor((b.y1 * gh - 1) / mo.cell));
+    let s = 0;
+    let n = 0;
+    for (let y = by0; y <= by1; y++)
+      for (let x = bx0; x <= bx1; x++) {
+        s += mo.score[y * mo.bw + x] as number;
+        n++;
+      }
+    return n ? s / n : 0;
+  }
+
+  /**
+   * The box of the strongest compact moving region: 4-connected blocks scoring ≥ 0.5, the
+   * component with the largest total score. None when it covers over 40 % of the frame (then the
+   * camera model did not fit, e.g. a fast pan with motion blur, and the cue says nothing).
+   */
+  private motionBox(): Box | undefined {
+    const mo = this.motion;
+    if (!mo) return undefined;
+    const { bw, bh, score } = mo;
+    const seen = new Uint8Array(bw * bh);
+    let best: { box: Box; sum: number; n: number } | undefined;
+    const stack: number[] = [];
+    for (let s = 0; s < score.length; s++) {
+      if (seen[s] || (score[s] as number) < 0.5) continue;
+      seen[s] = 1;
+      stack.push(s);
+      let x0 = bw;
+      let y0 = bh;
+      let x1 = 0;
+      let y1 = 0;
+      let sum = 0;
+      let n = 0;
+      while (stack.length) {
+        const p = stack.pop() as number;
+        const x = p % bw;
+        const y = (p - x) / bw;
+        sum += score[p] as number;
+        n++;
+        x0 = Math.min(x0, x);
+        y0 = Math.min(y0, y);
+        x1 = Math.max(x1, x);
+        y1 = Math.max(y1, y);
+        for (const q of [
+          x > 0 ? p - 1 : -1,
+          x < bw - 1 ? p + 1 : -1,
+          y > 0 ? p - bw : -1,
+          y < bh - 1 ? p + bw : -1,
+        ])
+          if (q >= 0 && !seen[q] && (score[q] as number) >= 0.5) {
+            seen[q] = 1;
+            stack.push(q);
+          }
+      }
+      if (!best || sum > best.sum)
+        best = { box: { x0: x0 / bw, y0: y0 / bh, x1: (x1 + 1) / bw, y1: (y1 + 1) / bh }, sum, n };
+    }
+    if (!best || best.n < 2 || best.n > 0.4 * bw * bh) return undefined;
+    return best.box;
+  }
+
+  /**
+   * Which regions of a full-frame matte are the subject. Without tracking: the largest and those
+   * at least `keepRatio` of it, plus whatever overlaps the last subject. With tracking and a
+   * tracked subject: the regions at its predicted place and regions that move against the camera;
+   * a large new static region elsewhere (a parked car entering the shot) is a distractor. The
+   * predicted box itself stays in, so a subject the full pass misses is still cropped and found.
+   * With tracking and no subject yet: the salient regions plus the strongest moving region, which
+   * is how a subject the model misses at full-frame scale is found at all.
+   */
+  private choose(found: Region[], predicted: Box | undefined): Box | undefined {
+    const largest = Math.max(0, ...found.map((r) => r.area));
+    let box: Box | undefined;
+    if (!this.opts.track) {
+      for (const r of found)
+        if (r.area >= largest * this.opts.keepRatio || (predicted && overlaps(r, predicted)))
+          box = union(box, r);
+      return box && predicted ? union(box, predicted) : box;
+    }
+    if (predicted) {
+      const near = expand(predicted, 0.25);
+      for (const r of found)
+        if (overlaps(r, near) || (r.area >= largest * this.opts.keepRatio && this.movement(r) >= 0.35))
+          box = union(box, r);
+      return union(box, predicted);
+    }
+    for (const r of found) if (r.area >= largest * this.opts.keepRatio) box = union(box, r);
+    const moving = this.motionBox();
+    if (moving) {
+      this.passes.motionProposals++;
+      box = union(box, moving);
+    }
+    return box;
   }
 
   private async cropPass(rgb: Uint8Array, crop: Box): Promise<Float32Array> {
@@ -183,7 +386,7 @@ export class SubjectCropSegmenter {
     const frameLong = Math.max(this.width, this.height);
     const want = Math.min(
       this.longSide,
-      Math.max(320, ((Math.max(cw, chh) / frameLong) * this.longSide * 1.5) | 0),
+      Math.max(this.opts.minCropSide, ((Math.max(cw, chh) / frameLong) * this.longSide * 1.5) | 0),
     );
     const size = aspectInputSize(cw, chh, want);
     const input = await sharp(rgb, { raw: { width: this.width, height: this.height, channels: 3 } })
@@ -221,16 +424,58 @@ export class SubjectCropSegmenter {
     return out;
   }
 
-  /** Remembers where the subject is, and whether it reached the crop's edge (then rediscover). */
-  private track(matte: Float32Array, gw: number, gh: number, crop: Box): void {
-    const found = regions(matte, gw, gh);
+  /**
+   * Remembers where the subject is, and whether it reached the crop's edge (then rediscover).
+   * With tracking, regions of this matte away from the predicted subject that do not move
+   * against the camera are cleared: the crop or full pass may light up a distractor beside the
+   * subject, and a region that is neither where the subject should be nor moving is not it.
+   */
+  private track(matte: Float32Array, gw: number, gh: number, crop: Box, predicted: Box | undefined): void {
+    const labels = labelRegions(matte, gw, gh);
+    const found = labels.regions;
     const largest = Math.max(0, ...found.map((r) => r.area));
+    let kept = found.filter((r) => r.area >= largest * this.opts.keepRatio);
+    if (this.opts.track && predicted) {
+      const near = expand(predicted, 0.25);
+      const tracked = found.filter((r) => overlaps(r, near) || this.movement(r) >= 0.35);
+      // Nothing where the subject should be: lost (occluded, left the shot); start over from the
+      // salient regions rather than clearing the whole matte.
+      if (tracked.some((r) => r.area >= largest * this.opts.keepRatio)) {
+        const keep = new Set(tracked.map((r) => r.id));
+        if (keep.size < found.length) {
+          this.passes.droppedRegions += found.length - keep.size;
+          keepOnly(matte, gw, gh, labels, keep);
+        }
+        const big = Math.max(0, ...tracked.map((r) => r.area));
+        kept = tracked.filter((r) => r.area >= big * this.opts.keepRatio);
+      }
+    }
     let box: Box | undefined;
-    for (const r of found) if (r.area >= largest * this.opts.keepRatio) box = union(box, r);
+    for (const r of kept) box = union(box, r);
+    let collapsed = false;
+    if (this.opts.track && predicted && (!box || area(box) < 0.4 * area(predicted)) && this.misses < 2) {
+      // The subject shrank to under 40 % in one key frame: far more likely the model missed part
+      // of it (small subjects flicker) than that it really shrank. Keep the predicted box, so the
+      // next crop is not cut around the remaining fragment, and look at the whole frame again.
+      // Two misses in a row and the subject is taken as gone (left the shot, fully occluded).
+      box = predicted;
+      collapsed = true;
+      this.misses++;
+    } else this.misses = 0;
+    if (box && this.subject && this.opts.track && !collapsed) {
+      const a = centre(this.subject);
+      const b = centre(box);
+      // Smoothed so that one noisy box does not throw the next prediction off.
+      this.velocity = {
+        x: 0.5 * this.velocity.x + 0.5 * (b.x - a.x),
+        y: 0.5 * this.velocity.y + 0.5 * (b.y - a.y),
+      };
+    } else this.velocity = { x: 0, y: 0 };
     this.subject = box;
     if (!box) return;
     const eps = 2 / Math.min(gw, gh);
     this.touchedEdge =
+      collapsed ||
       (crop.x0 > 0 && box.x0 <= crop.x0 + eps) ||
       (crop.y0 > 0 && box.y0 <= crop.y0 + eps) ||
       (crop.x1 < 1 && box.x1 >= crop.x1 - eps) ||

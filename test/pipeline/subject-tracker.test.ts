@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { resolveDataDir } from '../../src/app/paths.ts';
+import { ensureModel } from '../../src/models/model-store.ts';
+import { ProcessSegmenter } from '../../src/models/process-segmenter.ts';
+import { lumaOf } from '../../src/pipeline/frame-resizer.ts';
+import { motionField } from '../../src/pipeline/motion-cue.ts';
+import { defaultSubjectCrop, SubjectCropSegmenter } from '../../src/pipeline/subject-crop.ts';
+import { noSharedMedia, sharedMedia } from '../helpers/media.ts';
+
+/** Deterministic texture: value noise, so block matching has something to lock on to. */
+function texture(w: number, h: number, seed: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  let s = seed;
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x7fffffff;
+  };
+  const cell = 8;
+  const gw = Math.ceil(w / cell) + 1;
+  const grid = Array.from({ length: gw * (Math.ceil(h / cell) + 1) }, rnd);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const gx = Math.floor(x / cell);
+      const gy = Math.floor(y / cell);
+      const fx = (x % cell) / cell;
+      const fy = (y % cell) / cell;
+      const v =
+        (grid[gy * gw + gx] as number) * (1 - fx) * (1 - fy) +
+        (grid[gy * gw + gx + 1] as number) * fx * (1 - fy) +
+        (grid[(gy + 1) * gw + gx] as number) * (1 - fx) * fy +
+        (grid[(gy + 1) * gw + gx + 1] as number) * fx * fy;
+      out[y * w + x] = 40 + v * 170;
+    }
+  return out;
+}
+
+describe('motion cue', () => {
+  it('finds the patch that moves against a panning background, not the background', () => {
+    const w = 1024;
+    const h = 576;
+    const bg = texture(w + 64, h, 1);
+    const patch = texture(128, 128, 7);
+    // Frame t: background shifted 12 px left (a pan), patch at (600, 200) moved 16 px right.
+    const frame = (pan: number, px: number): Uint8Array => {
+      const f = new Uint8Array(w * h);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) f[y * w + x] = bg[y * (w + 64) + x + pan] as number;
+      for (let y = 0; y < 128; y++)
+        for (let x = 0; x < 128; x++) f[(200 + y) * w + px + x] = patch[y * 128 + x] as number;
+      return f;
+    };
+    const m = motionField(frame(0, 600), frame(12, 616), w, h);
+    // Vectors point from a block in the current frame to its match in the previous one: +12.
+    assert.ok(Math.abs(m.camera.dx - 12) <= 4, `camera dx ${m.camera.dx} should be about 12`);
+    const at = (gx: number, gy: number): number =>
+      m.excess[Math.floor(gy / m.cell) * m.bw + Math.floor(gx / m.cell)] as number;
+    // Inside the patch (away from its edges) versus the background far from it.
+    assert.ok(at(680, 264) > 8, `patch excess ${at(680, 264)}`);
+    let bgHigh = 0;
+    let bgBlocks = 0;
+    for (let by = 0; by < m.bh; by++)
+      for (let bx = 0; bx < m.bw; bx++) {
+        const x = bx * m.cell;
+        const y = by * m.cell;
+        if (x > 520 && x < 800 && y > 140 && y < 380) continue;
+        if (x < 64 || x > w - 64) continue; // the pan uncovers new image at the borders
+        bgBlocks++;
+        if ((m.excess[by * m.bw + bx] as number) > 4) bgHigh++;
+      }
+    assert.ok(bgHigh / bgBlocks < 0.05, `${bgHigh} of ${bgBlocks} background blocks look like motion`);
+  });
+});
+
+describe('subject tracking on DAVIS scooter-black', { skip: noSharedMedia }, () => {
+  it('finds the small rider that the full-frame model misses, and keeps him', async () => {
+    const W = 854;
+    const H = 480;
+    const grid = { width: 1024, height: 576 };
+    const dir = sharedMedia('davis2016/scooter-black');
+    const seg = await ProcessSegmenter.open({
+      kind: 'isnet',
+      modelId: 'isnet-small',
+      modelPath: await ensureModel(resolveDataDir(), 'isnet-small'),
+      longSide: 1024,
+    });
+    try {
+      const run = async (track: boolean): Promise<number[]> => {
+        const sc = new SubjectCropSegmenter(seg, W, H, grid, 1024, { ...defaultSubjectCrop, track });
+        const js: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          const name = String(i).padStart(5, '0');
+          const rgb = new Uint8Array(
+            await sharp(`${dir}/JPEGImages/${name}.jpg`).removeAlpha().raw().toBuffer(),
+          );
+          const low = new Uint8Array(
+            await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+              .resize(grid.width, grid.height, { fit: 'fill' })
+              .raw()
+              .toBuffer(),
+          );
+          const matte = await sc.segment(rgb, { rgb: low, luma: lumaOf(low, grid.width * grid.height) });
+          const gt = await sharp(`${dir}/Annotations/${name}.png`)
+            .resize(grid.width, grid.height, { kernel: 'nearest', fit: 'fill' })
+            .greyscale()
+            .raw()
+            .toBuffer();
+          let inter = 0;
+          let uni = 0;
+          for (let p = 0; p < matte.length; p++) {
+            const a = (matte[p] as number) > 0.5;
+            const g = (gt[p] as number) >= 128;
+            if (a && g) inter++;
+            if (a || g) uni++;
+          }
+          js.push(uni ? inter / uni : 1);
+        }
+        return js;
+      };
+      const tracked = await run(true);
+      const untracked = await run(false);
+      // Frame 0 has no previous frame to move against; from frame 1 the motion cue proposes the
+      // rider and the crop pass finds him (measured: J 0.77–0.87 on frames 1–5).
+      const meanTracked = tracked.slice(1).reduce((a, b) => a + b, 0) / 5;
+      const meanUntracked = untracked.slice(1).reduce((a, b) => a + b, 0) / 5;
+      assert.ok(meanTracked >= 0.6, `tracked J on frames 1-5: ${tracked.map((j) => j.toFixed(2)).join(' ')}`);
+      assert.ok(
+        meanUntracked < 0.2,
+        `without tracking the model should miss him: ${untracked.map((j) => j.toFixed(2)).join(' ')}`,
+      );
+    } finally {
+      await seg.dispose();
+    }
+  });
+});
