@@ -56,6 +56,15 @@ export async function serveCommand(flags: ConfigFlags): Promise<number> {
     lines.push('Admin API disabled (set ALPHACUT_ADMIN_TOKEN to enable it).');
   out.write(`${lines.join('\n')}\n`);
 
+  // A long-running server must not die of a stray rejection (say, an inference of a job that was
+  // canceled a moment ago): every job already settles through its own error path, and a crash
+  // would drop every other job in flight until their leases expire. Say it loudly instead.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(
+      `alphacut: unhandled rejection (process kept running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
+    );
+  });
+
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.off('SIGTERM', onTerm);
