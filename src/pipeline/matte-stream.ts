@@ -84,10 +84,25 @@ export async function* matteStream(
     pending = [];
   }
 
+  // The first key frame of a tracked shot waits one frame, so the motion cue can compare with it.
+  let held: { index: number; rgb: Buffer; low: MatteFrame['low']; cut: boolean } | undefined;
+  async function* releaseHeld(nextLuma: Uint8Array | undefined): AsyncGenerator<MatteFrame> {
+    if (!held || !cropper) return;
+    const h = held;
+    held = undefined;
+    if (h.cut) cropper.reset();
+    const matte = await cropper.segment(h.rgb, h.low, nextLuma);
+    const key: MatteFrame = { index: h.index, rgb: h.rgb, low: h.low, matte, key: true };
+    yield* flush(key, h.cut);
+    yield key;
+    lastKey = { index: h.index, matte, luma: h.low.luma };
+  }
+
   for await (const rgb of frames) {
     if (signal.aborted) return;
     const low = await toLow(rgb);
     if (signal.aborted) return;
+    yield* releaseHeld(low.luma);
     const change = lastKey ? meanAbsDiff(low.luma, lastKey.luma) : Infinity;
     // A cut is a jump between consecutive frames; a pan drifts away from the key frame gradually.
     const cut = prevLuma !== undefined && meanAbsDiff(low.luma, prevLuma) > SCENE_CUT_LUMA;
@@ -98,6 +113,11 @@ export async function* matteStream(
       index++;
       continue;
     }
+    if (cropper && (cut || cropper.needsLookahead()) && tier.subjectTrack) {
+      held = { index, rgb, low, cut };
+      index++;
+      continue;
+    }
     const matte = await segmentKey(rgb, low, cut);
     const key: MatteFrame = { index, rgb, low, matte, key: true };
     yield* flush(key, cut);
@@ -105,6 +125,7 @@ export async function* matteStream(
     lastKey = { index, matte, luma: low.luma };
     index++;
   }
+  if (!signal.aborted) yield* releaseHeld(undefined);
   // Frames after the last key frame: make the final one a key frame so they interpolate too.
   const last = pending.pop();
   if (last && !signal.aborted) {

@@ -216,9 +216,13 @@ export class SubjectCropSegmenter {
    * The matte of one key frame on the model grid. `low` is the frame resized to the grid (rgb and
    * its luma, which the motion cue compares with the previous key frame's).
    */
-  async segment(rgb: Uint8Array, low: { rgb: Uint8Array; luma: Uint8Array }): Promise<Float32Array> {
+  async segment(
+    rgb: Uint8Array,
+    low: { rgb: Uint8Array; luma: Uint8Array },
+    nextLuma?: Uint8Array,
+  ): Promise<Float32Array> {
     const { width: gw, height: gh } = this.grid;
-    if (this.opts.track) this.updateMotion(low.luma);
+    if (this.opts.track) this.updateMotion(low.luma, nextLuma);
     const discover = !this.subject || this.touchedEdge || this.keys % this.opts.discoveryInterval === 0;
     this.keys++;
     const predicted = this.predicted();
@@ -255,10 +259,22 @@ export class SubjectCropSegmenter {
     return { x0: Math.max(0, b.x0), y0: Math.max(0, b.y0), x1: Math.min(1, b.x1), y1: Math.min(1, b.y1) };
   }
 
-  /** Accumulates the camera-compensated motion cue (half-life of one key frame). */
-  private updateMotion(luma: Uint8Array): void {
+  /**
+   * Whether the next key frame would have no motion cue (the first after a start or a cut); the
+   * caller can then hand it the following frame's luma to compare with instead.
+   */
+  needsLookahead(): boolean {
+    return this.opts.track && this.prevLuma === undefined;
+  }
+
+  /**
+   * Accumulates the camera-compensated motion cue (half-life of one key frame). Without a previous
+   * key frame, a following frame serves: what moves against the camera between frames 0 and 1 is
+   * where it was in frame 0 too, and the mismatch score does not depend on the direction.
+   */
+  private updateMotion(luma: Uint8Array, nextLuma?: Uint8Array): void {
     const { width: gw, height: gh } = this.grid;
-    const prev = this.prevLuma;
+    const prev = this.prevLuma ?? nextLuma;
     this.prevLuma = luma;
     if (!prev) return;
     const f = motionField(prev, luma, gw, gh);
