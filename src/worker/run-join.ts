@@ -109,10 +109,12 @@ export async function runJoin(rt: WorkerRuntime, entryId: string, jobId: string)
   } catch (err) {
     const stop = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
     if (stop instanceof JobStopped) {
-      if (stop.reason === 'shutdown') {
-        await rt.queue.release(entryId, rt.workerId);
+      if (stop.reason === 'shutdown' || stop.reason === 'unreachable') {
+        await rt.queue.release(entryId, rt.workerId).catch(() => {});
         released = true;
-        log('handed back (worker stopping)');
+        log(
+          `handed back (${stop.reason === 'shutdown' ? 'worker stopping' : 'database or queue unreachable'})`,
+        );
       } else {
         log(`stopped (${stop.reason})`);
         if (stop.reason === 'canceled') await rt.blobs.deletePrefix(segmentsBlobFolder(job)).catch(() => {});

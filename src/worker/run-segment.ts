@@ -116,11 +116,13 @@ export async function runSegment(
   } catch (err) {
     const stop = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
     if (stop instanceof JobStopped) {
-      if (stop.reason === 'shutdown') {
+      if (stop.reason === 'shutdown' || stop.reason === 'unreachable') {
         // The segment row keeps its stale run; the next claim starts a new render of it.
-        await rt.queue.release(entryId, rt.workerId);
+        await rt.queue.release(entryId, rt.workerId).catch(() => {});
         released = true;
-        log('handed back (worker stopping)');
+        log(
+          `handed back (${stop.reason === 'shutdown' ? 'worker stopping' : 'database or queue unreachable'})`,
+        );
       } else {
         log(`stopped (${stop.reason})`);
         if (stop.reason === 'canceled') await rt.blobs.deletePrefix(segmentsBlobFolder(job)).catch(() => {});

@@ -14,6 +14,7 @@ import type { JobProgress, JobStore } from '../core/ports/job-store.ts';
 import type { Progress } from '../pipeline/job-context.ts';
 import { removeBackground, type RemoveOptions } from '../pipeline/remove-background.ts';
 import { JobStopped, startHeartbeat } from './lease-heartbeat.ts';
+import { recoverStrandedJobs } from './recover-jobs.ts';
 import { parseEntry, segmentEntry } from '../core/queue-entries.ts';
 import { runJoin } from './run-join.ts';
 import { enqueueJoinIfReady, runSegment } from './run-segment.ts';
@@ -88,33 +89,56 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   if (opts.signal.aborted) onStop();
   else opts.signal.addEventListener('abort', onStop, { once: true });
 
-  let lastSweep = 0;
+  // Consecutive failures of the claim loop (database or queue unreachable): each waits longer,
+  // up to maxBackoffMs, and the loop resumes on its own when the service answers again.
+  const maxBackoffMs = Math.max(pollMs, 5000);
+  const backoff = (failures: number): number => Math.min(maxBackoffMs, pollMs * 2 ** Math.min(failures, 10));
+
   const slot = async (): Promise<void> => {
+    let failures = 0;
     while (!opts.signal.aborted) {
       let jobId: string | null = null;
       try {
-        if (Date.now() - lastSweep > leaseMs) {
-          lastSweep = Date.now();
-          await opts.queue.sweep();
-          const stranded = await opts.store.listPendingJobIds({
-            updatedBefore: new Date(Date.now() - leaseMs),
-            limit: 100,
-          });
-          for (const id of stranded) await opts.queue.enqueue(id);
-        }
         jobId = await opts.queue.claim(workerId, leaseMs);
+        if (failures > 0) log(`claiming again after ${failures} failed attempt(s)`);
+        failures = 0;
       } catch (err) {
-        log(`claim failed: ${err instanceof Error ? err.message : String(err)}`);
+        if (failures++ === 0 || failures % 10 === 0)
+          log(`claim failed (attempt ${failures}): ${errorText(err, false)}`);
+        await sleep(backoff(failures), undefined, { signal: opts.signal }).catch(() => {});
+        continue;
       }
       if (jobId === null) {
         await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => {});
         continue;
       }
-      await runEntry(jobId).catch((err: unknown) =>
-        log(`job ${jobId}: worker error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+      const entry = jobId;
+      const ok = await runEntry(entry).then(
+        () => true,
+        (err: unknown) => {
+          log(`job ${entry}: worker error: ${errorText(err)}`);
+          return false;
+        },
       );
+      // A run that broke on the database (or the queue) must not turn into a tight loop of
+      // claims that all fail the same way.
+      if (!ok) await sleep(backoff(++failures), undefined, { signal: opts.signal }).catch(() => {});
     }
   };
+
+  // Every worker puts back what the queue lost, on its own timer: a worker whose slots are all
+  // busy with long jobs still recovers stranded ones.
+  const recoverEveryMs = Math.max(200, Math.min(leaseMs, 30_000));
+  const recovery = (async (): Promise<void> => {
+    while (!opts.signal.aborted) {
+      try {
+        await recoverStrandedJobs({ store: opts.store, queue: opts.queue, leaseMs, log });
+      } catch (err) {
+        log(`recovery sweep failed: ${errorText(err, false)}`);
+      }
+      await sleep(recoverEveryMs, undefined, { signal: opts.signal }).catch(() => {});
+    }
+  })();
 
   const rt: WorkerRuntime = {
     store: opts.store,
@@ -138,7 +162,14 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   }
 
   async function runJob(jobId: string): Promise<void> {
-    const job = await opts.store.beginProcessing(jobId, workerId);
+    let job: JobRecord | null;
+    try {
+      job = await opts.store.beginProcessing(jobId, workerId);
+    } catch (err) {
+      // The database did not answer: give the entry back rather than sit on its lease.
+      await opts.queue.release(jobId, workerId).catch(() => {});
+      throw err;
+    }
     if (!job || job.runId === null) {
       // Canceled, deleted or already settled while it waited in the queue.
       await opts.queue.ack(jobId, workerId);
@@ -204,18 +235,20 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
       await opts.blobs.put(outputBlob, { path: output });
       await opts.blobs.put(maskBlob, { path: maskOutput });
       const fps = result.info.fps.num / result.info.fps.den;
-      const done = await opts.store.completeJob({
-        jobId,
-        runId,
-        outputBlob,
-        maskBlob,
-        renderedSeconds: result.renderedSeconds,
-        framesTotal: result.framesOut,
-        // The output's size (the composition canvas), which is what the job object describes.
-        width: result.output.width,
-        height: result.output.height,
-        fps,
-      });
+      const done = await settleRetrying(controller.signal, () =>
+        opts.store.completeJob({
+          jobId,
+          runId,
+          outputBlob,
+          maskBlob,
+          renderedSeconds: result.renderedSeconds,
+          framesTotal: result.framesOut,
+          // The output's size (the composition canvas), which is what the job object describes.
+          width: result.output.width,
+          height: result.output.height,
+          fps,
+        }),
+      );
       if (done) log(`job ${jobId}: completed, ${result.framesOut} frames, ${done.creditsUsed} credits`);
       else {
         log(`job ${jobId}: finished but no longer ours (canceled, deleted or re-claimed); outputs dropped`);
@@ -225,11 +258,22 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
       const stop = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
       if (stop instanceof JobStopped) {
         if (stop.reason === 'shutdown') {
-          await opts.store.requeueJob(jobId, runId);
+          // With the database down the job stays processing; the released entry re-claims it.
+          await opts.store.requeueJob(jobId, runId).catch(() => null);
           await opts.queue.release(jobId, workerId);
           requeued = true;
           log(`job ${jobId}: handed back (worker stopping)`);
+        } else if (stop.reason === 'unreachable') {
+          // The store cannot be told; the entry goes back to the queue (or its lease runs out),
+          // and the next claim starts a new run of the still-processing job.
+          await opts.queue.release(jobId, workerId).catch(() => {});
+          requeued = true;
+          log(`job ${jobId}: handed back (database or queue unreachable for a lease period)`);
         } else log(`job ${jobId}: stopped (${stop.reason})`);
+      } else if (err instanceof StoreUnreachable) {
+        await opts.queue.release(jobId, workerId).catch(() => {});
+        requeued = true;
+        log(`job ${jobId}: rendered but not settled (database unreachable); handed back: ${err.message}`);
       } else {
         const e = isAlphacutError(err)
           ? err
@@ -273,9 +317,34 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   }
 
   const slots = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, () => slot());
-  const stopped = Promise.all(slots).then(() => {
+  const stopped = Promise.all([...slots, recovery]).then(() => {
     clearTimeout(graceTimer);
     opts.signal.removeEventListener('abort', onStop);
   });
   return { workerId, stopped };
+
+  /**
+   * Settling a rendered job is worth waiting for: a database that is down for a moment must not
+   * throw away the render (nor fail the job). Retries for one lease period, then gives up with
+   * StoreUnreachable; the run is then handed back and the job re-rendered by a new run.
+   */
+  async function settleRetrying<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    const until = Date.now() + leaseMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (isAlphacutError(err) || signal.aborted) throw err;
+        if (Date.now() >= until) throw new StoreUnreachable(errorText(err, false));
+        log(`settling failed (attempt ${attempt}), retrying: ${errorText(err, false)}`);
+        await sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+class StoreUnreachable extends Error {}
+
+function errorText(err: unknown, stack = true): string {
+  return err instanceof Error ? ((stack ? err.stack : undefined) ?? err.message) : String(err);
 }

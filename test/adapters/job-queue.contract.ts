@@ -33,6 +33,17 @@ export function jobQueueContract(name: string, makeQueue: MakeQueue): void {
         assert.deepEqual(await q.stats(), { queued: 0, active: 2 });
       }));
 
+    it('has: true while waiting or leased, false once acked or never queued', () =>
+      withQueue(async (q) => {
+        assert.equal(await q.has('job_a'), false);
+        await q.enqueue('job_a');
+        assert.equal(await q.has('job_a'), true);
+        assert.equal(await q.claim('w1', 10_000), 'job_a');
+        assert.equal(await q.has('job_a'), true);
+        await q.ack('job_a', 'w1');
+        assert.equal(await q.has('job_a'), false);
+      }));
+
     it('concurrent claims never hand one id to two workers', () =>
       withQueue(async (q) => {
         for (let i = 0; i < 5; i++) await q.enqueue(`job_${i}`);

@@ -697,6 +697,48 @@ export function jobStoreContract(name: string, makeStore: MakeStore): void {
         );
       }));
 
+    it('a processing job without a heartbeat goes back to pending once; its old run cannot complete it', () =>
+      withStore(async (store) => {
+        const k = await newKey(store, 100);
+        const job = await store.insertJob(jobInput(k), { credits: 5 });
+        const run = await store.beginProcessing(job.id, 'w');
+        const past = new Date(Date.now() - 60_000);
+        const later = new Date(Date.now() + 1000);
+        assert.deepEqual(await store.listStaleProcessingJobIds({ updatedBefore: past, limit: 10 }), []);
+        assert.deepEqual(await store.listStaleProcessingJobIds({ updatedBefore: later, limit: 10 }), [
+          job.id,
+        ]);
+        assert.equal(await store.requeueStaleJob(job.id, past, 'lost'), null, 'a recent heartbeat wins');
+        const back = await store.requeueStaleJob(job.id, later, 'queue entry lost');
+        assert.equal(back?.status, 'pending');
+        assert.equal(back?.runId, null);
+        assert.equal(back?.billingStatus, 'reserved');
+        assert.equal(await store.requeueStaleJob(job.id, later, 'again'), null, 'only processing jobs');
+        const stale = {
+          jobId: job.id,
+          runId: run!.runId!,
+          outputBlob: 'o',
+          maskBlob: null,
+          renderedSeconds: 1,
+          framesTotal: 1,
+          width: 1,
+          height: 1,
+          fps: 1,
+        };
+        assert.equal(await store.completeJob(stale), null, 'the old run is refused');
+        const again = await store.beginProcessing(job.id, 'w2');
+        assert.ok(await store.completeJob({ ...stale, runId: again!.runId! }));
+        assert.deepEqual((await store.listLedger(k, { jobId: job.id })).map((e) => e.kind).sort(), [
+          'charge',
+          'release',
+          'reserve',
+        ]);
+        assert.deepEqual(
+          (await store.listTransitions(job.id)).map((t) => `${t.to}${t.reason ? ` (${t.reason})` : ''}`),
+          ['created', 'pending', 'processing', 'pending (queue entry lost)', 'processing', 'completed'],
+        );
+      }));
+
     it('check() answers when the store is usable', () => withStore((store) => store.check()));
   });
 }

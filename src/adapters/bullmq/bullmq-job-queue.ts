@@ -131,6 +131,11 @@ export class BullmqJobQueue implements JobQueue {
     return (await this.#queue.remove(jobId)) === 1;
   }
 
+  async has(jobId: string): Promise<boolean> {
+    // Completed entries are removed on ack, so any job hash left is a live entry.
+    return (await this.#queue.getJob(jobId)) !== undefined;
+  }
+
   async sweep(): Promise<number> {
     const active = await this.#queue.getActive();
     const ids = active.map((j) => j.id).filter((id): id is string => typeof id === 'string');

@@ -95,6 +95,15 @@ export class LeaseJobQueue implements JobQueue {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async has(jobId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('job_queue')
+      .select('job_id')
+      .where('job_id', '=', jobId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async sweep(): Promise<number> {
     const now = iso(Date.now());
     const r = await this.#db

@@ -380,6 +380,18 @@ export class SqlJobStore implements JobStore {
 
   // ---------------------------------------------------------------- job transitions
 
+  async listStaleProcessingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', 'processing')
+      .where('updated_at', '<', opts.updatedBefore.toISOString())
+      .orderBy('updated_at')
+      .limit(opts.limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   async insertJob(job: NewJob, start?: StartJob): Promise<JobRecord> {
     return this.#tx(async (trx) => {
       const at = now();
@@ -667,6 +679,21 @@ export class SqlJobStore implements JobStore {
         .where('id', '=', jobId)
         .execute();
       await this.#transition(trx, jobId, 'processing', 'pending', Number(row.attempt), 'worker stopping', at);
+      return jobFromRow(await this.#mustGet(trx, jobId));
+    });
+  }
+
+  requeueStaleJob(jobId: string, updatedBefore: Date, reason: string): Promise<JobRecord | null> {
+    return this.#tx(async (trx) => {
+      const row = await trx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+      if (!row || row.status !== 'processing' || row.updated_at >= updatedBefore.toISOString()) return null;
+      const at = now();
+      await trx
+        .updateTable('jobs')
+        .set({ status: 'pending', worker_id: null, run_id: null, eta_seconds: null, updated_at: at })
+        .where('id', '=', jobId)
+        .execute();
+      await this.#transition(trx, jobId, 'processing', 'pending', Number(row.attempt), reason, at);
       return jobFromRow(await this.#mustGet(trx, jobId));
     });
   }

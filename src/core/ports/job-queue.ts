@@ -17,6 +17,8 @@ export interface JobQueue {
   ack(jobId: string, workerId: string): Promise<void>;
   /** Removes an id whatever its state (job deleted/canceled); false if it was not queued. */
   remove(jobId: string): Promise<boolean>;
+  /** Whether the id is in the queue at all (waiting, delayed or leased). */
+  has(jobId: string): Promise<boolean>;
   /** Makes expired leases claimable again; returns how many. Claim also honours expiry, this keeps stats true. */
   sweep(): Promise<number>;
   stats(): Promise<{ queued: number; active: number }>;

@@ -216,6 +216,11 @@ export interface JobStore {
    * idempotent), so a crash between startJob's commit and the enqueue cannot strand a job.
    */
   listPendingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]>;
+  /**
+   * Processing jobs whose current run has not reported since `updatedBefore` (its heartbeat
+   * stopped): candidates for recovery when their queue entry is gone too (see requeueStaleJob).
+   */
+  listStaleProcessingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]>;
 
   // ---- jobs (transitions; each is one transaction)
   /**
@@ -242,6 +247,14 @@ export interface JobStore {
   failJob(input: { jobId: string; runId?: string; code: string; message: string }): Promise<JobRecord | null>;
   /** processing → pending under `runId` (a stopping worker hands the job back); credits stay reserved. */
   requeueJob(jobId: string, runId: string): Promise<JobRecord | null>;
+  /**
+   * processing → pending under no run, but only while the job is still processing and untouched
+   * since `updatedBefore` (re-checked in the transaction, so a heartbeat that lands first wins):
+   * a job whose queue entry vanished (Redis lost its data, or a worker acked it and then failed
+   * to settle it) is handed back for a new run; the old run can no longer complete it.
+   * Credits stay reserved. null when nothing changed.
+   */
+  requeueStaleJob(jobId: string, updatedBefore: Date, reason: string): Promise<JobRecord | null>;
   /** created|pending|processing → canceled, refunds; canceling a canceled job returns it unchanged. */
   cancelJob(keyId: string, jobId: string): Promise<JobRecord>;
   /** Any state → deleted (refunding a live reservation); returns the blob keys to delete now. */
