@@ -24,6 +24,9 @@ export interface JobSpec {
   lumaPath: string;
   gtPath?: string;
   refPath?: string;
+  /** Chroma-key clips: pseudo ground truth and hair band files (see PreparedClip). */
+  keyPath?: string;
+  keyBandPath?: string;
   flicker: FlickerOptions;
 }
 
@@ -124,7 +127,10 @@ export async function runJob(spec: JobSpec, signal?: AbortSignal): Promise<JobRe
 
 /** Streams the run's mattes and the clip's luma / ground truth / reference through the metrics. */
 export function scoreFiles(
-  spec: Pick<JobSpec, 'alphaPath' | 'lumaPath' | 'gtPath' | 'refPath' | 'flicker'>,
+  spec: Pick<
+    JobSpec,
+    'alphaPath' | 'lumaPath' | 'gtPath' | 'refPath' | 'keyPath' | 'keyBandPath' | 'flicker'
+  >,
   width: number,
   height: number,
   frames: number,
@@ -135,11 +141,16 @@ export function scoreFiles(
   const luma = new Uint8Array(n);
   const gt = spec.gtPath ? new Uint8Array(n) : undefined;
   const ref = spec.refPath ? new Uint8Array(n) : undefined;
+  const hasKey = spec.keyPath !== undefined && spec.keyBandPath !== undefined;
+  const key = hasKey ? new Uint8Array(n) : undefined;
+  const keyBand = hasKey ? new Uint8Array(n) : undefined;
   const fds = {
     alpha: openSync(spec.alphaPath, 'r'),
     luma: openSync(spec.lumaPath, 'r'),
     gt: spec.gtPath ? openSync(spec.gtPath, 'r') : undefined,
     ref: spec.refPath ? openSync(spec.refPath, 'r') : undefined,
+    key: hasKey && spec.keyPath ? openSync(spec.keyPath, 'r') : undefined,
+    keyBand: hasKey && spec.keyBandPath ? openSync(spec.keyBandPath, 'r') : undefined,
   };
   try {
     for (let i = 0; i < frames; i++) {
@@ -147,7 +158,9 @@ export function scoreFiles(
       readFrame(fds.luma, luma, i);
       if (gt && fds.gt !== undefined) readFrame(fds.gt, gt, i);
       if (ref && fds.ref !== undefined) readFrame(fds.ref, ref, i);
-      acc.add({ alpha, luma, gt, ref });
+      if (key && fds.key !== undefined) readFrame(fds.key, key, i);
+      if (keyBand && fds.keyBand !== undefined) readFrame(fds.keyBand, keyBand, i);
+      acc.add({ alpha, luma, gt, ref, key, keyBand });
     }
   } finally {
     for (const fd of Object.values(fds)) if (fd !== undefined) closeSync(fd);

@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { runToCompletion } from '../src/pipeline/ffmpeg-process.ts';
 import { probe, type MediaInfo } from '../src/pipeline/probe.ts';
+import { chromaKeyAlpha, estimateBackdrop, hairBand } from './metrics/chroma-key.ts';
 
 /** A clip of the shared media set the bench can run on. */
 export interface BenchClip {
@@ -14,11 +17,18 @@ export interface BenchClip {
   gtDir?: string;
   /** Upscaled variant: this size, at most this many seconds from the start. */
   upscale?: { width: number; height: number; seconds: number };
+  /** Shot on a flat coloured backdrop: scored against a chroma-key pseudo ground truth. */
+  chromaKey?: boolean;
 }
 
 /** The shared clip that is upscaled to 1080p so speed compares with the 1080p goals. */
 export const UPSCALE_SOURCE = 'sam2-05_juggle';
 export const UPSCALE = { width: 1920, height: 1080, seconds: 2 };
+/**
+ * Clips in front of a flat coloured backdrop, scored against a chroma-key pseudo ground truth
+ * (`bench/metrics/chroma-key.ts`): the only soft-edge reference the media set has.
+ */
+export const CHROMA_KEY_CLIPS = ['grid-lwbsza'];
 const VIDEO_EXT = new Set(['.mp4', '.mov', '.mkv', '.webm', '.avi']);
 
 /**
@@ -40,7 +50,13 @@ export function discoverClips(mediaDir: string): BenchClip[] {
     for (const f of readdirSync(clips).sort()) {
       const p = join(clips, f);
       if (!VIDEO_EXT.has(extname(f).toLowerCase()) || !statSync(p).isFile()) continue;
-      out.push({ id: basename(f, extname(f)), kind: 'clip', source: p });
+      const id = basename(f, extname(f));
+      out.push({
+        id,
+        kind: 'clip',
+        source: p,
+        ...(CHROMA_KEY_CLIPS.includes(id) ? { chromaKey: true } : {}),
+      });
     }
   }
   const up = out.find((c) => c.id === UPSCALE_SOURCE);
@@ -67,6 +83,9 @@ export interface PreparedClip {
   lumaPath: string;
   /** Same layout, ground-truth masks (0/255), when the clip has them. */
   gtPath?: string;
+  /** Chroma-key clips: the pseudo ground truth (α 0…255) and the hair band (0/1), same layout. */
+  keyPath?: string;
+  keyBandPath?: string;
   preparation: string;
 }
 
@@ -181,6 +200,27 @@ export async function prepareClip(
     ]);
     await expectSize(gtPath, frames * pixels, `${clip.id} ground truth`);
   }
+  let key: { keyPath: string; keyBandPath: string } | undefined;
+  if (clip.chromaKey) {
+    const rgbPath = join(dir, 'rgb.raw');
+    await ffmpeg([
+      '-i',
+      input,
+      '-map',
+      '0:v:0',
+      '-fps_mode',
+      'passthrough',
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'rawvideo',
+      rgbPath,
+    ]);
+    await expectSize(rgbPath, frames * pixels * 3, `${clip.id} rgb`);
+    key = { keyPath: join(dir, 'key.raw'), keyBandPath: join(dir, 'keyband.raw') };
+    writeKeyFiles(rgbPath, key.keyPath, key.keyBandPath, info.width, info.height, frames);
+    await rm(rgbPath, { force: true });
+  }
   return {
     clip,
     sourceRel: relative(mediaDir, clip.source),
@@ -190,6 +230,33 @@ export async function prepareClip(
     frames,
     lumaPath,
     ...(gtPath ? { gtPath } : {}),
+    ...(key ?? {}),
     preparation,
   };
+}
+
+/** Pseudo ground truth and hair band of every frame, one frame in memory at a time. */
+function writeKeyFiles(
+  rgbPath: string,
+  keyPath: string,
+  bandPath: string,
+  width: number,
+  height: number,
+  frames: number,
+): void {
+  const n = width * height;
+  const rgb = new Uint8Array(3 * n);
+  const fds = [openSync(rgbPath, 'r'), openSync(keyPath, 'w'), openSync(bandPath, 'w')] as const;
+  try {
+    for (let i = 0; i < frames; i++) {
+      if (readSync(fds[0], rgb, 0, rgb.length, i * rgb.length) !== rgb.length)
+        throw new Error(`short read of rgb frame ${i}`);
+      // Estimated per frame: the backdrop's light may drift; the estimate costs little.
+      const gt = chromaKeyAlpha(rgb, width, height, estimateBackdrop(rgb, width, height));
+      writeSync(fds[1], gt, 0, n, i * n);
+      writeSync(fds[2], hairBand(gt, width, height), 0, n, i * n);
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
 }

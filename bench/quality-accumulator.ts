@@ -8,6 +8,7 @@ import {
   flickerPair,
   type FlickerOptions,
 } from './metrics/flicker.ts';
+import { addKeyFrame, emptyKeySums, finishKey, keyRoi, type KeyScores } from './metrics/chroma-key.ts';
 import { meanAbsDiff } from './metrics/mean-abs-diff.ts';
 import { regionIoU } from './metrics/region-iou.ts';
 
@@ -27,6 +28,8 @@ export interface ClipQuality {
   stillFraction: number;
   /** Mean over frames of IoU against the reference tier's matte (agreement). */
   agreementIoU: number | null;
+  /** Chroma-key clips only: scores against the pseudo ground truth (absent elsewhere). */
+  chromaKey?: KeyScores;
 }
 
 interface Frame {
@@ -34,6 +37,9 @@ interface Frame {
   luma: Uint8Array;
   gt?: Uint8Array | undefined;
   ref?: Uint8Array | undefined;
+  /** Chroma-key pseudo ground truth and its hair band (bench/metrics/chroma-key.ts). */
+  key?: Uint8Array | undefined;
+  keyBand?: Uint8Array | undefined;
 }
 
 /**
@@ -51,6 +57,8 @@ export class QualityAccumulator {
   private sumDt = 0;
   private sumAgree = 0;
   private readonly flicker = emptyFlickerSums();
+  private readonly key = emptyKeySums();
+  private keyRoiMask: Uint8Array | undefined;
   private readonly prevAlpha: Uint8Array;
   private readonly prevLuma: Uint8Array;
   private readonly prevGt: Uint8Array;
@@ -88,6 +96,10 @@ export class QualityAccumulator {
       this.prevGt.set(f.gt);
       this.hasPrevGt = true;
     } else this.hasPrevGt = false;
+    if (f.key && f.keyBand) {
+      this.keyRoiMask ??= keyRoi(width, height);
+      addKeyFrame(this.key, f.alpha, f.key, f.keyBand, this.keyRoiMask);
+    }
     if (f.ref) {
       this.sumAgree += regionIoU(f.alpha, f.ref);
       this.refFrames++;
@@ -99,6 +111,7 @@ export class QualityAccumulator {
 
   result(): ClipQuality {
     const gt = this.gtFrames > 0;
+    const key = finishKey(this.key);
     return {
       frames: this.frames,
       j: gt ? this.sumJ / this.gtFrames : null,
@@ -107,6 +120,7 @@ export class QualityAccumulator {
       dtssd: this.dtFrames > 0 ? this.sumDt / this.dtFrames : null,
       ...finishFlicker(this.flicker),
       agreementIoU: this.refFrames > 0 ? this.sumAgree / this.refFrames : null,
+      ...(key ? { chromaKey: key } : {}),
     };
   }
 }

@@ -182,6 +182,41 @@ export function renderReport(r: BenchResults, stem: string, charts: string[]): s
     '',
   );
 
+  const keyed = r.runs.filter((x) => x.quality?.chromaKey);
+  if (keyed.length > 0) {
+    lines.push('## Soft edges (chroma-key pseudo ground truth)', '');
+    lines.push(
+      'Against the chroma-key matte of the clip itself (bench/README.md, "Soft edges"; no model involved). MAD over the region of interest and over the hair band (the key\'s soft pixels in the upper half of the subject, dilated 3 px); soft = share of hair-band pixels with 0.05 < α < 0.95.',
+      '',
+    );
+    lines.push(
+      table(
+        [
+          'clip',
+          'variant',
+          'MAD×10³ ↓',
+          'hair MAD×10³ ↓',
+          'hair soft (matte)',
+          'hair soft (key)',
+          'hair band area',
+        ],
+        keyed.map((run) => {
+          const k = run.quality!.chromaKey!;
+          return [
+            run.clip,
+            `\`${run.variant}\``,
+            n(k.mad, 1, 1000),
+            n(k.hairMad, 1, 1000),
+            pct(k.hairSoftFraction),
+            pct(k.gtHairSoftFraction),
+            pct(k.hairBandFraction),
+          ];
+        }),
+      ),
+      '',
+    );
+  }
+
   lines.push('## Clips', '');
   lines.push(
     table(

@@ -197,6 +197,9 @@ export function summarise(variants: Variant[], clips: BenchClipResult[], runs: B
       flicker: mean(q.map((x) => x?.flicker)),
       stillFlicker: mean(q.map((x) => x?.stillFlicker)),
       agreementIoU: mean(q.map((x) => x?.agreementIoU)),
+      keyMad: mean(q.map((x) => x?.chromaKey?.mad)),
+      keyHairMad: mean(q.map((x) => x?.chromaKey?.hairMad)),
+      keyHairSoft: mean(q.map((x) => x?.chromaKey?.hairSoftFraction)),
       fpsSource: mean(src.map((r) => r.speed?.fps)),
       ratioSource: mean(src.map((r) => r.speed?.ratioToCeiling)),
       fps1080p: hd?.speed?.fps ?? null,
@@ -256,6 +259,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
         kind: clip.kind,
         source: prepared.sourceRel,
         groundTruth: prepared.gtPath !== undefined,
+        ...(prepared.keyPath ? { chromaKey: true } : {}),
         width: info.width,
         height: info.height,
         fps: info.fps.num / info.fps.den,
@@ -290,6 +294,9 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
           keepAlpha: isRef,
           lumaPath: prepared.lumaPath,
           ...(prepared.gtPath ? { gtPath: prepared.gtPath } : {}),
+          ...(prepared.keyPath && prepared.keyBandPath
+            ? { keyPath: prepared.keyPath, keyBandPath: prepared.keyBandPath }
+            : {}),
           ...(refPath && !isRef ? { refPath } : {}),
           flicker: defaultFlickerOptions,
         };
@@ -318,7 +325,10 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
             `${head}: ${speed.fps.toFixed(2)} fps (${(speed.ratioToCeiling * 100).toFixed(1)} % of ceiling)` +
               (q.j !== null ? `, J ${q.j.toFixed(3)} F ${q.boundaryF?.toFixed(3)}` : '') +
               (q.agreementIoU !== null ? `, agreement ${q.agreementIoU.toFixed(3)}` : '') +
-              (q.flicker !== null ? `, flicker ${(q.flicker * 1000).toFixed(2)}e-3` : ''),
+              (q.flicker !== null ? `, flicker ${(q.flicker * 1000).toFixed(2)}e-3` : '') +
+              (q.chromaKey
+                ? `, key MAD ${(q.chromaKey.mad * 1000).toFixed(1)}e-3 hair MAD ${((q.chromaKey.hairMad ?? 0) * 1000).toFixed(1)}e-3 hair soft ${((q.chromaKey.hairSoftFraction ?? 0) * 100).toFixed(1)} % (key ${((q.chromaKey.gtHairSoftFraction ?? 0) * 100).toFixed(1)} %)`
+                : ''),
           );
         } else {
           runs.push({

@@ -52,6 +52,8 @@ export const clipSchema = z.object({
   sourceFrames: z.number().int().positive(),
   /** How the bench input was made from the source (ffmpeg re-encode), in words. */
   preparation: z.string(),
+  /** True when the clip is scored against a chroma-key pseudo ground truth (runs[].quality.chromaKey). */
+  chromaKey: z.boolean().optional(),
   ceiling: ceilingSchema,
 });
 
@@ -94,6 +96,22 @@ export const qualitySchema = z.object({
   stillFlicker: unit.nullable(),
   stillFraction: unit,
   agreementIoU: unit.nullable(),
+  /**
+   * Chroma-key clips only (clips[].chromaKey): scores against the pseudo ground truth of
+   * `bench/metrics/chroma-key.ts`, inside its region of interest. `mad`: mean over frames;
+   * `hairMad`: pooled over the hair band's pixels; `hairSoftFraction` / `gtHairSoftFraction`:
+   * share of hair-band pixels with 0.05 < α < 0.95 in the matte / in the pseudo ground truth;
+   * `hairBandFraction`: hair-band pixels per region-of-interest pixel. Optional: added in v2.
+   */
+  chromaKey: z
+    .object({
+      mad: unit,
+      hairMad: unit.nullable(),
+      hairSoftFraction: unit.nullable(),
+      gtHairSoftFraction: unit.nullable(),
+      hairBandFraction: unit,
+    })
+    .optional(),
 });
 
 /**
@@ -130,6 +148,10 @@ export const summarySchema = z.object({
   flicker: unit.nullable(),
   stillFlicker: unit.nullable(),
   agreementIoU: unit.nullable(),
+  /** Means over the chroma-key clips of quality.chromaKey's mad, hairMad, hairSoftFraction. */
+  keyMad: unit.nullable().optional(),
+  keyHairMad: unit.nullable().optional(),
+  keyHairSoft: unit.nullable().optional(),
   /** Mean fps over the source-size clips, and the 1080p clip's fps and ratio to its ceiling. */
   fpsSource: positive.nullable(),
   ratioSource: positive.nullable(),

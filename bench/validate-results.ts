@@ -59,6 +59,9 @@ export function checkResults(
         if (!clip.groundTruth && val !== null) problems.push(`${where}: ${k} present without ground truth`);
       }
       if (q.flicker === null) problems.push(`${where}: flicker missing`);
+      if (clip.chromaKey && !q.chromaKey) problems.push(`${where}: chroma-key scores missing`);
+      if (!clip.chromaKey && q.chromaKey)
+        problems.push(`${where}: chroma-key scores on a clip without a key`);
       const isRef = ref !== null && run.tier === ref && run.refine === 'full';
       if (ref !== null && !isRef && q.agreementIoU === null)
         problems.push(`${where}: agreement IoU with ${ref} missing`);
