@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { jobBlobKey } from '../core/blob-key.ts';
@@ -137,11 +137,10 @@ export class MediaIntake {
     if (uploadId) {
       const up = await this.#upload(keyId, uploadId, 'video_url');
       const key = jobBlobKey(keyId, jobId, `input.${safeExtension(up.filename, 'bin')}`);
+      // No probe: the bytes went to S3 directly (presigned PUT) and are checked now.
+      if (up.probe === null) return { blobKey: key, media: await this.#copyDirect(up, key, 'video_url') };
       await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
-      const media = up.probe as MediaSummary | null;
-      if (!media)
-        throw new AlphacutError('unsupported_media', `video_url: upload ${uploadId} was not probed.`);
-      return { blobKey: key, media };
+      return { blobKey: key, media: up.probe as unknown as MediaSummary };
     }
     return this.#fetchProbed(keyId, jobId, videoUrl, 'video_url', 'input');
   }
@@ -170,11 +169,57 @@ export class MediaIntake {
           { reason: 'not_image', field, fields: [{ field, message: 'an upload is a video, not an image' }] },
         );
       const key = jobBlobKey(keyId, jobId, `background.${safeExtension(up.filename, 'bin')}`);
-      await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
+      if (up.probe === null) await this.#copyDirect(up, key, field);
+      else await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
       return key;
     }
     if (kind === 'image') return this.#fetchImage(keyId, jobId, url, field);
     return (await this.#fetchProbed(keyId, jobId, url, field, 'background')).blobKey;
+  }
+
+  /**
+   * An upload that went to S3 directly (presigned PUT) has not been probed: the bytes are checked
+   * now, before the job exists and before any credit moves. They are fetched once into the node's
+   * scratch dir (ffprobe reads only local files, see pipeline/ffmpeg-input-policy.ts), probed and
+   * stored as the job's copy, so what was probed is what the worker renders; the file is deleted
+   * right after.
+   */
+  async #copyDirect(up: UploadRecord, key: string, field: string): Promise<MediaSummary> {
+    const stored = await this.#blobs.stat(up.blobKey);
+    if (!stored)
+      throw new AlphacutError(
+        'invalid_request',
+        `${field}: upload ${up.id} has no file yet; PUT the video to its upload_url first.`,
+        { reason: 'upload_missing', field, fields: [{ field, message: 'nothing was uploaded' }] },
+      );
+    if (stored.size > this.#config.uploadMaxBytes)
+      throw new AlphacutError(
+        'payload_too_large',
+        `${field}: upload ${up.id} is larger than the upload limit of ${this.#config.uploadMaxBytes} bytes.`,
+        { limit_bytes: this.#config.uploadMaxBytes, field },
+      );
+    const local = await this.#blobs.localPath(up.blobKey);
+    try {
+      // Replaced through the still valid upload URL since the stat: the limit holds all the same.
+      if ((await stat(local.path)).size > this.#config.uploadMaxBytes)
+        throw new AlphacutError(
+          'payload_too_large',
+          `${field}: upload ${up.id} is larger than the upload limit of ${this.#config.uploadMaxBytes} bytes.`,
+          { limit_bytes: this.#config.uploadMaxBytes, field },
+        );
+      let info: MediaInfo;
+      try {
+        info = await probeUntrusted(local.path, this.#config.probeLimits, 'the file');
+      } catch (err) {
+        if (isAlphacutError(err))
+          throw new AlphacutError(err.code, `${field}: ${err.message}`, { ...err.details, field });
+        throw err;
+      }
+      await this.#blobs.put(key, { path: local.path });
+      return mediaSummary(info);
+    } finally {
+      await local.release();
+    }
   }
 
   async #fetchImage(keyId: string, jobId: string, url: string, field: string): Promise<string> {

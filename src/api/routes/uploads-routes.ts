@@ -23,8 +23,67 @@ function cleanFilename(name: string | undefined): string {
   return base && base !== '.' && base !== '..' ? base : 'video';
 }
 
+/** How long a presigned PUT stays valid. */
+export const presignedUploadTtlSeconds = 3600;
+
+function uploadKeyFor(keyId: string, id: string, filename: string): string {
+  const ext = filename.includes('.') ? (filename.split('.').pop() ?? '').toLowerCase() : '';
+  return uploadBlobKey(keyId, id, `video.${/^[a-z0-9]{1,5}$/.test(ext) ? ext : 'bin'}`);
+}
+
 export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/v1/uploads/presign',
+    {
+      schema: {
+        tags: ['uploads'],
+        summary:
+          'S3 storage only: a presigned PUT URL for sending the video to the bucket directly; its video_url starts jobs of this key',
+        body: z
+          .object({
+            filename: z.string().max(500).optional(),
+            size: z.number().int().nonnegative().optional(),
+          })
+          .optional(),
+      },
+      config: { auth: 'key' },
+    },
+    async (req, reply) => {
+      const keyId = keyIdOf(req);
+      if (!deps.blobs.presignPut)
+        throw new AlphacutError(
+          'invalid_request',
+          'Presigned uploads need S3 storage (BLOB_URL=s3://…); this server keeps files on its own disk. Upload with POST /v1/uploads (multipart/form-data) instead.',
+          { reason: 'presign_unavailable' },
+        );
+      const size = req.body?.size;
+      if (size !== undefined && size > deps.config.uploadMaxBytes)
+        throw new AlphacutError(
+          'payload_too_large',
+          `The file is larger than the upload limit of ${deps.config.uploadMaxBytes} bytes.`,
+          { limit_bytes: deps.config.uploadMaxBytes },
+        );
+      const id = newUploadId();
+      const filename = cleanFilename(req.body?.filename);
+      const blobKey = uploadKeyFor(keyId, id, filename);
+      const expiresAt = new Date(deps.clock().getTime() + presignedUploadTtlSeconds * 1000);
+      const uploadUrl = await deps.blobs.presignPut(blobKey, { expiresInSeconds: presignedUploadTtlSeconds });
+      // No probe yet: the bytes arrive later, straight at S3. A job using this upload probes
+      // them first (media-intake.ts), so a non-video never reserves credits.
+      await deps.store.createUpload({ id, keyId, blobKey, filename, size: 0, probe: null });
+      return reply.code(201).send({
+        success: true,
+        video_id: id,
+        video_url: `${originOf(deps, req)}/v1/uploads/${id}`,
+        upload_url: uploadUrl,
+        method: 'PUT',
+        expires_at: expiresAt.toISOString(),
+        max_bytes: deps.config.uploadMaxBytes,
+      });
+    },
+  );
 
   r.post(
     '/v1/uploads',
@@ -67,8 +126,7 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
         const info = await probeUntrusted(tmp, deps.config.probeLimits, 'the file');
         const id = newUploadId();
         const filename = cleanFilename(part.filename);
-        const ext = filename.includes('.') ? (filename.split('.').pop() ?? '').toLowerCase() : '';
-        const blobKey = uploadBlobKey(keyId, id, `video.${/^[a-z0-9]{1,5}$/.test(ext) ? ext : 'bin'}`);
+        const blobKey = uploadKeyFor(keyId, id, filename);
         const size = (await stat(tmp)).size;
         await deps.blobs.put(blobKey, { path: tmp });
         const summary = mediaSummary(info);
