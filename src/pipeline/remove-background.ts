@@ -84,7 +84,12 @@ function expectedFrames(info: MediaInfo, range: SourceRange): number {
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new AlphacutError('canceled', 'The job was canceled.'));
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      // Nobody will wait for `p` any more; when it fails (the segmenter is disposed right after a
+      // cancel) that must not surface as an unhandled rejection, which ends a Node process.
+      p.catch(() => {});
+      return onAbort();
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {
