@@ -1,7 +1,7 @@
 import type { TierConfig } from '../models/tiers.ts';
 import { bilinearUpsample, GuidedUpsampler, suggestGuidedParams } from './guided-upsample.ts';
 import type { MatteFrame } from './matte-stream.ts';
-import { TemporalStabiliser } from './temporal-stabiliser.ts';
+import { OutputStabiliser, TemporalStabiliser } from './temporal-stabiliser.ts';
 
 /** The API's `refine: {edges, temporal}` extension; also how the benchmark gets its raw baseline. */
 export interface RefineOverrides {
@@ -14,11 +14,13 @@ export interface RefineOverrides {
 /**
  * Turns a model-resolution matte into the full-resolution alpha: temporal stabilisation at model
  * resolution first (cheap, and it needs the same-resolution luma the model saw), then edge-aware
- * guided upsampling against the full-resolution frame.
+ * guided upsampling against the full-resolution frame, then a hold of the output alpha where the
+ * frame's own pixels did not change.
  */
 export class MatteRefiner {
   private readonly upsampler: GuidedUpsampler | undefined;
   private readonly stabiliser: TemporalStabiliser | undefined;
+  private readonly hold: OutputStabiliser | undefined;
   private readonly stable: Float32Array;
 
   constructor(
@@ -44,6 +46,9 @@ export class MatteRefiner {
       : undefined;
     this.stabiliser =
       strength > 0 ? new TemporalStabiliser({ width: matteWidth, height: matteHeight, strength }) : undefined;
+    // Only after guided upsampling: its window spreads a moving limb's change over still pixels
+    // around it (see OutputStabiliser). A bilinear matte has no such spread to undo.
+    this.hold = strength > 0 && edges ? new OutputStabiliser(width, height, strength) : undefined;
     this.stable = new Float32Array(matteWidth * matteHeight);
   }
 
@@ -53,7 +58,9 @@ export class MatteRefiner {
       this.stabiliser.apply(matte, frame.low.luma, this.stable);
       matte = this.stable;
     }
-    if (this.upsampler) this.upsampler.upsample(matte, frame.rgb, alphaOut);
-    else bilinearUpsample(matte, this.matteWidth, this.matteHeight, alphaOut, this.width, this.height);
+    if (this.upsampler) {
+      this.upsampler.upsample(matte, frame.rgb, alphaOut);
+      this.hold?.apply(alphaOut, frame.rgb);
+    } else bilinearUpsample(matte, this.matteWidth, this.matteHeight, alphaOut, this.width, this.height);
   }
 }

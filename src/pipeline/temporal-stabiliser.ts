@@ -230,3 +230,91 @@ export class TemporalStabiliser {
     return { sceneCut: false };
   }
 }
+
+/**
+ * Output-resolution hold: the last step of the refiner, on the final 8-bit alpha.
+ *
+ * The model-resolution stabiliser cannot see what the guided upsampling does afterwards: each
+ * output pixel is fitted from the matte and the image within the filter's window, so a limb moving
+ * a few pixels away re-fits the coefficients of the still background and the still body around it
+ * and their alpha shifts although their colour did not (on a static shot this was a third of the
+ * bench's flicker). This pass compares each output pixel's own luma with the previous frame's:
+ *
+ *   d = |Y_t − Y_{t−1}| (0..255),   Δ = |α_t − O_{t−1}| (0..1)
+ *   m = smoothstep(lo, hi, d · (1 + g·Δ))      0 = still … 1 = moving
+ *   O_t = O_{t−1} + (1 − β·(1 − m)) · (α_t − O_{t−1})
+ *
+ * A pixel whose colour changed (m = 1) takes the new alpha in the same frame: the moving subject
+ * and the background it uncovers get no lag, no trail. A pixel whose colour did not change keeps
+ * most of its alpha (β = 0.8·strength). g = 4 lets a large alpha change count as motion on a
+ * small luma change (a low-contrast edge moving). lo = 3, hi = 10 levels: above clean-source
+ * noise, below a visible edge moving by a pixel. A scene cut (mean d > cutLevels) passes through.
+ */
+export class OutputStabiliser {
+  private readonly prevLuma: Uint8Array;
+  private readonly state: Uint8Array;
+  private hasPrev = false;
+  private readonly beta: number;
+  private readonly luma: Uint8Array;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    strength: number,
+    private readonly lo = 3,
+    private readonly hi = 10,
+    private readonly gain = 4,
+    private readonly cutLevels = 25,
+  ) {
+    if (!(strength >= 0 && strength <= 1)) throw new RangeError('strength must be in [0,1]');
+    const n = width * height;
+    this.prevLuma = new Uint8Array(n);
+    this.state = new Uint8Array(n);
+    this.luma = new Uint8Array(n);
+    this.beta = 0.8 * strength;
+  }
+
+  reset(): void {
+    this.hasPrev = false;
+  }
+
+  /** Stabilises `alpha` in place; `rgb` is the full-resolution frame (rgb24). Allocates nothing. */
+  apply(alpha: Uint8Array, rgb: Uint8Array | Buffer): void {
+    const n = this.width * this.height;
+    if (alpha.length !== n || rgb.length !== 3 * n)
+      throw new RangeError(`expected ${n} alpha and ${3 * n} rgb values`);
+    const prev = this.prevLuma;
+    const state = this.state;
+    let total = 0;
+    // Luma in integer BT.601 weights (the same as ffmpeg's gray conversion within a level).
+    const luma = this.luma;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const y = (77 * rgb[j]! + 150 * rgb[j + 1]! + 29 * rgb[j + 2]! + 128) >> 8;
+      luma[i] = y;
+      total += Math.abs(y - prev[i]!);
+    }
+    if (!this.hasPrev || total / n > this.cutLevels) {
+      prev.set(luma);
+      state.set(alpha);
+      this.hasPrev = true;
+      return;
+    }
+    const inv = 1 / (this.hi - this.lo);
+    const beta = this.beta;
+    const g = this.gain / 255;
+    for (let i = 0; i < n; i++) {
+      const a = alpha[i]!;
+      const s = state[i]!;
+      const y = luma[i]!;
+      const d = Math.abs(y - prev[i]!);
+      prev[i] = y;
+      if (a === s) continue;
+      const change = a - s;
+      const t = Math.min(1, Math.max(0, (d * (1 + g * Math.abs(change)) - this.lo) * inv));
+      const still = 1 - t * t * (3 - 2 * t);
+      const v = Math.round(s + (1 - beta * still) * change);
+      state[i] = v;
+      alpha[i] = v;
+    }
+  }
+}

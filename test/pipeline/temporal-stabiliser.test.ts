@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TemporalStabiliser } from '../../src/pipeline/temporal-stabiliser.ts';
+import { OutputStabiliser, TemporalStabiliser } from '../../src/pipeline/temporal-stabiliser.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -268,4 +268,68 @@ test('rejects wrong sizes and options', () => {
   assert.throws(() => st.apply(new Float32Array(15), new Uint8Array(16), new Float32Array(16)), RangeError);
   assert.throws(() => st.apply(new Float32Array(16), new Uint8Array(15), new Float32Array(16)), RangeError);
   assert.throws(() => st.apply(new Float32Array(16), new Uint8Array(16), new Float32Array(17)), RangeError);
+});
+
+/** rgb24 frame of a flat grey with a bright square at x0..x0+s (the "moving subject"). */
+function rgbSquareFrame(x0: number, s: number, rnd: () => number, noise = 1): Uint8Array {
+  const rgb = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const inside = x >= x0 && x < x0 + s && y >= 40 && y < 40 + s;
+      const v = Math.round((inside ? 200 : 60) + (rnd() * 2 - 1) * noise);
+      rgb.fill(v, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    }
+  }
+  return rgb;
+}
+
+test('OutputStabiliser: still pixels keep their alpha, a moving subject is followed in the same frame', () => {
+  const rnd = rng(7);
+  const hold = new OutputStabiliser(W, H, 1);
+  let stillChange = 0;
+  let rawChange = 0;
+  let prevOut: Uint8Array | undefined;
+  let prevRaw: Uint8Array | undefined;
+  for (let t = 0; t < 12; t++) {
+    const x0 = 20 + 6 * t;
+    const rgb = rgbSquareFrame(x0, 30, rnd);
+    // The square's alpha is exact; a still band at the top (rows 0..9, e.g. hair on a static
+    // shot) carries model noise around 0.5.
+    const alpha = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x;
+        if (x >= x0 && x < x0 + 30 && y >= 40 && y < 70) alpha[i] = 255;
+        else if (y < 10) alpha[i] = Math.round(128 + (rnd() * 2 - 1) * 60);
+      }
+    const raw = alpha.slice();
+    hold.apply(alpha, rgb);
+    // No lag: where the subject is now, and where it just left, the output is the new alpha.
+    for (let y = 40; y < 70; y++) {
+      assert.equal(alpha[y * W + x0 + 29], 255, `frame ${t}: leading edge`);
+      if (t > 0) assert.equal(alpha[y * W + x0 - 1], 0, `frame ${t}: uncovered background`);
+    }
+    if (prevOut && prevRaw) {
+      for (let i = 0; i < 10 * W; i++) {
+        stillChange += Math.abs(alpha[i]! - prevOut[i]!);
+        rawChange += Math.abs(raw[i]! - prevRaw[i]!);
+      }
+    }
+    prevOut = alpha.slice();
+    prevRaw = raw;
+  }
+  assert.ok(stillChange < 0.4 * rawChange, `still flicker ${stillChange} vs raw ${rawChange}`);
+});
+
+test('OutputStabiliser: the first frame and a scene cut pass through unchanged', () => {
+  const rnd = rng(3);
+  const hold = new OutputStabiliser(W, H, 1);
+  const a0 = new Uint8Array(W * H).fill(200);
+  hold.apply(a0, rgbSquareFrame(10, 30, rnd));
+  assert.ok(a0.every((v) => v === 200));
+  // A different shot: every pixel's luma jumps.
+  const cut = new Uint8Array(W * H * 3).fill(250);
+  const a1 = new Uint8Array(W * H).fill(10);
+  hold.apply(a1, cut);
+  assert.ok(a1.every((v) => v === 10));
 });
