@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jobBlobKey } from '../core/blob-key.ts';
-import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { outputFormats } from '../core/output-formats.ts';
 import type { LocalBlob } from '../core/ports/blob-store.ts';
 import { joinSegments } from '../pipeline/split/join-segments.ts';
 import { intermediateFiles } from '../pipeline/split/segment-intermediate.ts';
-import { JobStopped, startHeartbeat } from './lease-heartbeat.ts';
+import { startHeartbeat } from './lease-heartbeat.ts';
 import {
-  errorText,
+  endRunOnError,
   localInput,
   localSpec,
   scratchDir,
@@ -107,25 +106,14 @@ export async function runJoin(rt: WorkerRuntime, entryId: string, jobId: string)
       await Promise.all([rt.blobs.delete(outputBlob), rt.blobs.delete(maskBlob)]);
     }
   } catch (err) {
-    const stop = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
-    if (stop instanceof JobStopped) {
-      if (stop.reason === 'shutdown' || stop.reason === 'unreachable') {
-        await rt.queue.release(entryId, rt.workerId).catch(() => {});
-        released = true;
-        log(
-          `handed back (${stop.reason === 'shutdown' ? 'worker stopping' : 'database or queue unreachable'})`,
-        );
-      } else {
-        log(`stopped (${stop.reason})`);
-        if (stop.reason === 'canceled') await rt.blobs.deletePrefix(segmentsBlobFolder(job)).catch(() => {});
-      }
-    } else {
-      const e = isAlphacutError(err)
-        ? err
-        : new AlphacutError('internal_error', err instanceof Error ? err.message : String(err));
-      await rt.store.failJob({ jobId, runId, code: e.code, message: e.message });
-      log(`failed [${e.code}] ${e.message}${e.code === 'internal_error' ? `\n${errorText(err)}` : ''}`);
-    }
+    released = await endRunOnError(rt, {
+      err,
+      signal: controller.signal,
+      entryId,
+      job,
+      log,
+      fail: (e) => rt.store.failJob({ jobId, runId, code: e.code, message: e.message }),
+    });
   } finally {
     await heartbeat.stop();
     rt.running.delete(controller);

@@ -1,21 +1,20 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AlphacutError, isAlphacutError } from '../core/errors.ts';
+import { AlphacutError } from '../core/errors.ts';
 import type { LocalBlob } from '../core/ports/blob-store.ts';
 import { defaultProbeLimits, probe } from '../pipeline/probe.ts';
 import { removeBackground } from '../pipeline/remove-background.ts';
 import { intermediateFiles, openSegmentWriter } from '../pipeline/split/segment-intermediate.ts';
 import { frameRange } from '../pipeline/split/segment-plan.ts';
-import { JobStopped, startHeartbeat } from './lease-heartbeat.ts';
+import { startHeartbeat } from './lease-heartbeat.ts';
 import { joinEntry } from '../core/queue-entries.ts';
 import { renderRange } from '../core/job-spec.ts';
 import {
-  errorText,
+  endRunOnError,
   localInput,
   localSpec,
   scratchDir,
   segmentBlobPrefix,
-  segmentsBlobFolder,
   type WorkerRuntime,
 } from './worker-runtime.ts';
 
@@ -114,28 +113,17 @@ export async function runSegment(
     log(`done, ${result.framesOut} frames${finished.allDone ? '; every segment is done, join queued' : ''}`);
     if (finished.allDone) await rt.queue.enqueue(joinEntry(jobId));
   } catch (err) {
-    const stop = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
-    if (stop instanceof JobStopped) {
-      if (stop.reason === 'shutdown' || stop.reason === 'unreachable') {
-        // The segment row keeps its stale run; the next claim starts a new render of it.
-        await rt.queue.release(entryId, rt.workerId).catch(() => {});
-        released = true;
-        log(
-          `handed back (${stop.reason === 'shutdown' ? 'worker stopping' : 'database or queue unreachable'})`,
-        );
-      } else {
-        log(`stopped (${stop.reason})`);
-        if (stop.reason === 'canceled') await rt.blobs.deletePrefix(segmentsBlobFolder(job)).catch(() => {});
-      }
-    } else {
-      // One broken segment fails the whole job (and refunds it); the other segments see the
-      // status change on their next heartbeat and stop.
-      const e = isAlphacutError(err)
-        ? err
-        : new AlphacutError('internal_error', err instanceof Error ? err.message : String(err));
-      await rt.store.failJob({ jobId, code: e.code, message: e.message });
-      log(`failed [${e.code}] ${e.message}${e.code === 'internal_error' ? `\n${errorText(err)}` : ''}`);
-    }
+    // A stopped segment keeps its stale run in its row; the next claim starts a new render of it.
+    // One broken segment fails the whole job (and refunds it); the other segments see the status
+    // change on their next heartbeat and stop.
+    released = await endRunOnError(rt, {
+      err,
+      signal: controller.signal,
+      entryId,
+      job,
+      log,
+      fail: (e) => rt.store.failJob({ jobId, code: e.code, message: e.message }),
+    });
   } finally {
     await heartbeat.stop();
     rt.running.delete(controller);

@@ -20,6 +20,7 @@ import { runJoin } from './run-join.ts';
 import { enqueueJoinIfReady, runSegment } from './run-segment.ts';
 import { planJobSplit } from './split-job.ts';
 import {
+  errorText,
   localInput,
   localSpec,
   scratchDir,
@@ -344,7 +345,3 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
 }
 
 class StoreUnreachable extends Error {}
-
-function errorText(err: unknown, stack = true): string {
-  return err instanceof Error ? ((stack ? err.stack : undefined) ?? err.message) : String(err);
-}

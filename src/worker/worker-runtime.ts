@@ -1,11 +1,12 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AlphacutError } from '../core/errors.ts';
+import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { normalizeRenderSpec, type RenderSpec } from '../core/job-spec.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { BlobStore, LocalBlob } from '../core/ports/blob-store.ts';
 import type { JobQueue } from '../core/ports/job-queue.ts';
 import type { JobStore } from '../core/ports/job-store.ts';
+import { JobStopped } from './lease-heartbeat.ts';
 
 /** When a job is split into segments rendered by several workers at once (see docs/deploy.md). */
 export interface SplitSettings {
@@ -72,6 +73,45 @@ export function segmentsBlobFolder(job: Pick<JobRecord, 'keyId' | 'id'>): string
   return `${job.keyId}/jobs/${job.id}/segments/`;
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+export function errorText(err: unknown, stack = true): string {
+  return err instanceof Error ? ((stack ? err.stack : undefined) ?? err.message) : String(err);
+}
+
+/**
+ * How a segment or join run ends when it throws. A stop for shutdown or an unreachable store hands
+ * the queue entry back (the next claim renders it again); a cancel drops the segment files; any
+ * other error fails the whole job through `fail` (which refunds it). Returns whether the entry was
+ * released, so the caller does not also ack it.
+ */
+export async function endRunOnError(
+  rt: WorkerRuntime,
+  run: {
+    err: unknown;
+    signal: AbortSignal;
+    entryId: string;
+    job: Pick<JobRecord, 'keyId' | 'id'>;
+    log: (message: string) => void;
+    fail: (e: AlphacutError) => Promise<unknown>;
+  },
+): Promise<boolean> {
+  const { err, signal, log } = run;
+  const stop = signal.aborted ? (signal.reason as unknown) : undefined;
+  if (stop instanceof JobStopped) {
+    if (stop.reason === 'shutdown' || stop.reason === 'unreachable') {
+      await rt.queue.release(run.entryId, rt.workerId).catch(() => {});
+      log(
+        `handed back (${stop.reason === 'shutdown' ? 'worker stopping' : 'database or queue unreachable'})`,
+      );
+      return true;
+    }
+    log(`stopped (${stop.reason})`);
+    if (stop.reason === 'canceled') await rt.blobs.deletePrefix(segmentsBlobFolder(run.job)).catch(() => {});
+    return false;
+  }
+  const e = isAlphacutError(err)
+    ? err
+    : new AlphacutError('internal_error', err instanceof Error ? err.message : String(err));
+  await run.fail(e);
+  log(`failed [${e.code}] ${e.message}${e.code === 'internal_error' ? `\n${errorText(err)}` : ''}`);
+  return false;
 }
