@@ -3,14 +3,10 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../sql/database.ts';
 import { migrateToLatest } from '../sql/migrate-to-latest.ts';
+import { sharedDatabase, type SharedDatabase } from '../sql/shared-database.ts';
 import type { TransactionRunner } from '../sql/sql-job-store.ts';
 
-export interface PostgresDatabase {
-  db: Kysely<Database>;
-  transaction: TransactionRunner;
-  /** Each user (store, rate limiter...) retains the pool and releases it; the last release ends it. */
-  retain(): () => Promise<void>;
-}
+export type PostgresDatabase = SharedDatabase;
 
 export interface PostgresOptions {
   /** `postgres://user@host:5432/db` (DATABASE_URL). */
@@ -70,22 +66,5 @@ export async function openPostgresDatabase(opts: PostgresOptions): Promise<Postg
 
   await migrateToLatest(db as Kysely<unknown>);
 
-  let users = 0;
-  let closed = false;
-  return {
-    db,
-    transaction,
-    retain() {
-      users++;
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        if (--users === 0 && !closed) {
-          closed = true;
-          await db.destroy();
-        }
-      };
-    },
-  };
+  return sharedDatabase(db, transaction);
 }

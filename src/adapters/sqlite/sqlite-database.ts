@@ -4,14 +4,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from '../sql/database.ts';
 import { migrateToLatest } from '../sql/migrate-to-latest.ts';
+import { sharedDatabase, type SharedDatabase } from '../sql/shared-database.ts';
 import type { TransactionRunner } from '../sql/sql-job-store.ts';
 
-export interface SqliteDatabase {
-  db: Kysely<Database>;
-  transaction: TransactionRunner;
-  /** Each user (store, queue) retains the database and releases it; the last release closes it. */
-  retain(): () => Promise<void>;
-}
+export type SqliteDatabase = SharedDatabase;
 
 /**
  * Opens (creating and migrating) the embedded database. Several processes may share the file:
@@ -47,24 +43,7 @@ export async function openSqliteDatabase(
 
   await migrateWithRetry(db);
 
-  let users = 0;
-  let closed = false;
-  return {
-    db,
-    transaction,
-    retain() {
-      users++;
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        if (--users === 0 && !closed) {
-          closed = true;
-          await db.destroy();
-        }
-      };
-    },
-  };
+  return sharedDatabase(db, transaction);
 }
 
 // Kysely's migrator opens a deferred transaction; processes starting together on one file can
