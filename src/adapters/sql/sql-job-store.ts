@@ -367,10 +367,18 @@ export class SqlJobStore implements JobStore {
   }
 
   async listPendingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]> {
+    return this.#idsUntouchedSince('pending', opts);
+  }
+
+  /** Oldest first: the jobs in `status` whose row has not changed since `updatedBefore`. */
+  async #idsUntouchedSince(
+    status: JobStatus,
+    opts: { updatedBefore: Date; limit: number },
+  ): Promise<string[]> {
     const rows = await this.#db
       .selectFrom('jobs')
       .select('id')
-      .where('status', '=', 'pending')
+      .where('status', '=', status)
       .where('updated_at', '<', opts.updatedBefore.toISOString())
       .orderBy('updated_at')
       .limit(opts.limit)
@@ -381,15 +389,7 @@ export class SqlJobStore implements JobStore {
   // ---------------------------------------------------------------- job transitions
 
   async listStaleProcessingJobIds(opts: { updatedBefore: Date; limit: number }): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom('jobs')
-      .select('id')
-      .where('status', '=', 'processing')
-      .where('updated_at', '<', opts.updatedBefore.toISOString())
-      .orderBy('updated_at')
-      .limit(opts.limit)
-      .execute();
-    return rows.map((r) => r.id);
+    return this.#idsUntouchedSince('processing', opts);
   }
 
   async insertJob(job: NewJob, start?: StartJob): Promise<JobRecord> {
