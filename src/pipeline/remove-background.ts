@@ -211,10 +211,7 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     const durationSeconds = (framesTotal * info.fps.den) / info.fps.num;
     const bg = spec.background;
     // A video background's own audio only when asked for, and only if it has any.
-    const bed =
-      bg.type === 'video' && bg.audio && (await probe(bg.source, defaultProbeLimits, signal)).hasAudio
-        ? bg.source
-        : undefined;
+    const bed = bg.type === 'video' && bg.audio ? background.audioSource : undefined;
     const withAudio = format.audio && ((spec.preserveAudio && info.hasAudio) || bed !== undefined);
     const common = {
       width: layout.canvasWidth,

@@ -24,6 +24,8 @@ export interface BackgroundSource {
   next(srcRgb: Uint8Array, srcAlpha: Uint8Array): Promise<Uint8Array | undefined>;
   /** Ends any child process; safe to call more than once. */
   close(): Promise<void>;
+  /** A video background's file, when it has an audio stream (what `background.audio` mixes in). */
+  readonly audioSource?: string;
 }
 
 export interface BackgroundContext {
@@ -194,6 +196,7 @@ async function openVideo(
     throw err;
   }
   return {
+    ...(info.hasAudio ? { audioSource: path } : {}),
     next: async () => {
       if (closed) throw new Error('background source is closed');
       if (first) {
