@@ -5,7 +5,7 @@ import { jobBlobKey } from '../core/blob-key.ts';
 import { outputFormats } from '../core/output-formats.ts';
 import type { LocalBlob } from '../core/ports/blob-store.ts';
 import { joinSegments } from '../pipeline/split/join-segments.ts';
-import { intermediateFiles } from '../pipeline/split/segment-intermediate.ts';
+import { segmentFiles } from '../pipeline/split/segment-intermediate.ts';
 import { startHeartbeat } from './lease-heartbeat.ts';
 import {
   endRunOnError,
@@ -17,7 +17,7 @@ import {
 } from './worker-runtime.ts';
 
 /**
- * The last step of a split job: encodes the segments' frames into the job's outputs and
+ * The last step of a split job: joins the segments into the job's outputs and
  * completes the job under its run id, which charges it once. A crashed join is re-claimed
  * and runs again; each join writes under its own key, so a stalled one that lost the race
  * cannot delete the outputs of the one that completed.
@@ -64,11 +64,12 @@ export async function runJoin(rt: WorkerRuntime, entryId: string, jobId: string)
   try {
     const spec = await localSpec(rt, job, locals);
     const input = await localInput(rt, job, locals);
+    const files = segmentFiles(spec.outputFormat);
     const parts = [];
     for (const s of segments) {
-      const canvas = await rt.blobs.localPath(`${s.blobPrefix}/${intermediateFiles.canvas}`);
+      const canvas = await rt.blobs.localPath(`${s.blobPrefix}/${files.canvas}`);
       locals.push(canvas);
-      const mask = await rt.blobs.localPath(`${s.blobPrefix}/${intermediateFiles.mask}`);
+      const mask = await rt.blobs.localPath(`${s.blobPrefix}/${files.mask}`);
       locals.push(mask);
       parts.push({ canvas: canvas.path, mask: mask.path });
     }
@@ -76,7 +77,7 @@ export async function runJoin(rt: WorkerRuntime, entryId: string, jobId: string)
     const output = join(tmp, `output.${ext}`);
     const maskOutput = join(tmp, 'mask.mp4');
     const result = await joinSegments(
-      { input, output, maskOutput, spec, parts },
+      { input, output, maskOutput, spec, parts, scratch: tmp },
       { signal: controller.signal, log, progress: (p) => (done = p.framesDone) },
     );
     if (controller.signal.aborted) throw controller.signal.reason;

@@ -4,7 +4,7 @@ import { AlphacutError } from '../core/errors.ts';
 import type { LocalBlob } from '../core/ports/blob-store.ts';
 import { defaultProbeLimits, probe } from '../pipeline/probe.ts';
 import { removeBackground } from '../pipeline/remove-background.ts';
-import { intermediateFiles, openSegmentWriter } from '../pipeline/split/segment-intermediate.ts';
+import { openSegmentWriter, segmentFiles } from '../pipeline/split/segment-intermediate.ts';
 import { frameRange } from '../pipeline/split/segment-plan.ts';
 import { startHeartbeat } from './lease-heartbeat.ts';
 import { joinEntry } from '../core/queue-entries.ts';
@@ -19,7 +19,8 @@ import {
 } from './worker-runtime.ts';
 
 /**
- * Renders one segment of a split job into lossless intermediates in the blob store. The segment
+ * Renders one segment of a split job into its files in the blob store (the final encoding, or
+ * lossless frames; segment-intermediate.ts). The segment
  * starts `warmupFrames` early so the matte's temporal state enters it as a whole run's would;
  * those frames are not kept. Its heartbeat is also the job's aggregate progress and notices a
  * cancel of the job. Only the segment's current render may finish it (a re-claim after a lost
@@ -85,7 +86,7 @@ export async function runSegment(
           trim: open ? { start: range.start } : { start: range.start, end: range.start + range.duration },
         },
         warmupFrames: warmup,
-        frameSink: (g) => Promise.resolve(openSegmentWriter({ ...g, dir: tmp })),
+        frameSink: (g) => openSegmentWriter({ ...g, dir: tmp, format: spec.outputFormat }),
       },
       {
         signal: controller.signal,
@@ -102,7 +103,7 @@ export async function runSegment(
         `Segment ${index} rendered ${result.framesOut} frames where ${frames} were planned.`,
       );
     const prefix = segmentBlobPrefix(job, index, runId);
-    for (const f of Object.values(intermediateFiles))
+    for (const f of Object.values(segmentFiles(spec.outputFormat)))
       await rt.blobs.put(`${prefix}/${f}`, { path: join(tmp, f) });
     const finished = await rt.store.finishSegment({ jobId, index, runId, blobPrefix: prefix });
     if (!finished) {

@@ -7,7 +7,7 @@ import type { JobRecord } from '../../src/core/job.ts';
 import { parseEntry } from '../../src/core/queue-entries.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.ts';
 import { defaultSplit, type SplitSettings } from '../../src/worker/worker-runtime.ts';
-import { countFrames, ffmpeg, ffprobeJson, readWebmAlpha, tempDir } from '../helpers/media.ts';
+import { countFrames, ffmpeg, ffprobeJson, readGray, readWebmAlpha, tempDir } from '../helpers/media.ts';
 import { waitFor, workerFixture, type WorkerFixture } from './worker-fixture.ts';
 
 const seconds = 12;
@@ -50,6 +50,7 @@ async function timing(file: string): Promise<{ pts: string[]; audioStart: number
   };
   const frames = await read('v:0', 'frame=pts_time');
   const packets = await read('a:0', 'packet=pts_time,duration_time');
+  if (packets.length === 0) return { pts: frames.map((f) => f.pts_time ?? ''), audioStart: 0, audioEnd: 0 };
   const ends = packets.map((p) => Number(p.pts_time) + Number(p.duration_time ?? 0));
   return {
     pts: frames.map((f) => f.pts_time ?? ''),
@@ -207,6 +208,65 @@ describe('split and join (SQLite store, lease queue, 2 workers, human model)', (
       // Intermediates are gone once the job completed.
       assert.equal((await f.blobs.deletePrefix(`${f.keyId}/jobs/${job.id}/segments/`)) === 0, true);
     }));
+
+  // The webm job above joins by packet copy; these cover the other two joins: another codec of the
+  // packet-copy family (H.264 with B-frames, AAC audio) and the lossless re-encode (GIF).
+  const formats: [string, Record<string, unknown>][] = [
+    ['mp4', { output_format: 'mp4', background: { type: 'color', color: '#20a040' } }],
+    ['gif', { output_format: 'gif' }],
+  ];
+  for (const [format, request] of formats)
+    it(`a split ${format} job gives the whole run's frames, timestamps and audio`, async () => {
+      const outputs: string[] = [];
+      for (const splitting of [undefined, split])
+        await withWorkers(splitting ? 2 : 1, splitting, async (f, start) => {
+          start();
+          const job = await f.submit(clip, seconds, { request });
+          const done = await settled(f, job.id);
+          assert.equal(done.status, 'completed', `${done.errorCode}: ${done.error}`);
+          assert.equal((await f.store.listSegments(job.id)).length, splitting ? 3 : 0);
+          const file = join(clips, `${format}-${outputs.length}.${format}`);
+          await copyFile((await f.blobs.localPath(done.outputBlob!)).path, file);
+          outputs.push(file);
+        });
+      const [wholeFile, joined] = outputs as [string, string];
+      assert.equal(await countFrames(joined), 300);
+      const [a, b] = await Promise.all([timing(wholeFile), timing(joined)]);
+      assert.deepEqual(b.pts, a.pts);
+      assert.equal(b.audioStart, a.audioStart);
+      assert.equal(b.audioEnd, a.audioEnd);
+      if (format === 'mp4')
+        assert.ok(a.audioEnd - a.audioStart > 11.9, `audio ${a.audioStart}–${a.audioEnd}`);
+      // Same pictures: the split run's own encode differs from the whole run's by codec noise only.
+      const [ga, gb] = (await Promise.all(
+        [wholeFile, joined].map((file) => readGray(['-i', file], 320, 240)),
+      )) as [Uint8Array[], Uint8Array[]];
+      assert.equal(gb.length, ga.length);
+      let worst = 0;
+      for (let i = 0; i < ga.length; i++) {
+        let sum = 0;
+        for (let p = 0; p < ga[i]!.length; p++) sum += Math.abs(ga[i]![p]! - gb[i]![p]!);
+        worst = Math.max(worst, sum / ga[i]!.length);
+      }
+      console.log(`${format}: luma mean |Δ| split vs whole, worst frame ${worst.toFixed(3)} (0..255)`);
+      assert.ok(worst < 2, `luma differs by ${worst.toFixed(3)}/255 on some frame`);
+      // The container says the same about the picture: codec, size, pixel format, colour tags.
+      const described = async (file: string): Promise<unknown> => {
+        const { streams } = await ffprobeJson(file, ['-select_streams', 'v:0']);
+        const v = streams[0] ?? {};
+        const keys = [
+          'codec_name',
+          'width',
+          'height',
+          'pix_fmt',
+          'color_space',
+          'color_primaries',
+          'color_transfer',
+        ];
+        return Object.fromEntries(keys.map((k) => [k, v[k]]));
+      };
+      assert.deepEqual(await described(joined), await described(wholeFile));
+    });
 
   it('cancel stops every segment within seconds', () =>
     withWorkers(2, split, async (f, start) => {

@@ -9,6 +9,7 @@ import { generateApiKey, generateWebhookSecret, hashApiKey } from '../../src/cor
 import { uploadBlobKey } from '../../src/core/blob-key.ts';
 import { creditsFor } from '../../src/core/credits.ts';
 import { newJobId, newUploadId, type JobRecord } from '../../src/core/job.ts';
+import type { OutputFormat } from '../../src/core/output-formats.ts';
 import type { LeaseJobQueue } from '../../src/adapters/lease-queue/lease-job-queue.ts';
 import type { SqlJobStore } from '../../src/adapters/sql/sql-job-store.ts';
 import { ffmpeg, tempDir } from '../helpers/media.ts';
@@ -40,7 +41,11 @@ export interface WorkerFixture {
   blobs: LocalBlobStore;
   keyId: string;
   /** Stores `clipPath` as the job's input, creates and starts the job (human model) and enqueues it. */
-  submit(clipPath: string, seconds: number, over?: { webhookUrl?: string }): Promise<JobRecord>;
+  submit(
+    clipPath: string,
+    seconds: number,
+    over?: { webhookUrl?: string; request?: Record<string, unknown> },
+  ): Promise<JobRecord>;
   scratchEntries(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
@@ -79,9 +84,9 @@ export async function workerFixture(credits = 1000): Promise<WorkerFixture> {
           keyId: key.id,
           videoUrl: `upload://${uploadId}`,
           inputBlob,
-          request: { model: 'human' },
+          request: { model: 'human', ...over.request },
           model: 'human',
-          outputFormat: 'webm',
+          outputFormat: (over.request?.output_format as OutputFormat | undefined) ?? 'webm',
           webhookUrl: over.webhookUrl ?? null,
           metadata: null,
           durationSeconds: seconds,

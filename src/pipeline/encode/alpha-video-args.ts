@@ -1,6 +1,7 @@
 import type { AudioPlan, ColorMatrix, FrameGeometry } from './encode-types.ts';
 import { colorTagArgs, toYuvFilter } from './ffmpeg-common-args.ts';
 import { videoCommandArgs, videoOutputLabel } from './video-command.ts';
+import { videoContainers } from './video-containers.ts';
 
 /** Video formats that carry a real alpha channel: WebM (VP9) and QuickTime (ProRes 4444). */
 
@@ -14,7 +15,7 @@ export function webmArgs(g: FrameGeometry, output: string, audio?: AudioPlan): s
     geometry: g,
     input: 'rgba',
     videoChain: `[0:v]${toYuvFilter(g.matrix, 'yuva420p')}[${videoOutputLabel}]`,
-    ...(audio ? { audio: { plan: audio, codec: 'opus' as const } } : {}),
+    ...(audio ? { audio: { plan: audio, codec: videoContainers.webm.audio! } } : {}),
     encode: [
       '-c:v',
       'libvpx-vp9',
@@ -34,7 +35,7 @@ export function webmArgs(g: FrameGeometry, output: string, audio?: AudioPlan): s
       '0',
       ...colorTagArgs(g.matrix),
     ],
-    muxer: 'webm',
+    container: videoContainers.webm,
     output,
   });
 }
@@ -51,15 +52,14 @@ function proresColorBsf(matrix: ColorMatrix): string {
 
 /**
  * ProRes 4444 with alpha through prores_aw (3× faster than prores_ks here, FACTS.md), and
- * uncompressed PCM audio: ProRes files go to editors, and PCM has no encoder delay, so NLEs place
- * it sample-exactly; its size is noise next to ProRes video.
+ * uncompressed PCM audio (video-containers.ts): its size is noise next to ProRes video.
  */
 export function movArgs(g: FrameGeometry, output: string, audio?: AudioPlan): string[] {
   return videoCommandArgs({
     geometry: g,
     input: 'rgba',
     videoChain: `[0:v]${toYuvFilter(g.matrix, 'yuva444p10le')}[${videoOutputLabel}]`,
-    ...(audio ? { audio: { plan: audio, codec: 'pcm' as const } } : {}),
+    ...(audio ? { audio: { plan: audio, codec: videoContainers.mov.audio! } } : {}),
     encode: [
       '-c:v',
       'prores_aw',
@@ -75,7 +75,7 @@ export function movArgs(g: FrameGeometry, output: string, audio?: AudioPlan): st
       proresColorBsf(g.matrix),
       ...colorTagArgs(g.matrix),
     ],
-    muxer: 'mov',
+    container: videoContainers.mov,
     output,
   });
 }

@@ -15,7 +15,7 @@ export function webpArgs(g: FrameGeometry, output: string): string[] {
     // libwebp converts RGB to its own YUV; handing it bgra avoids a second conversion by ffmpeg.
     videoChain: `[0:v]format=bgra[${videoOutputLabel}]`,
     encode: ['-c:v', 'libwebp_anim', '-lossless', '0', '-quality', '80', '-loop', '0'],
-    muxer: 'webp',
+    container: { muxer: 'webp', muxerArgs: [] },
     output,
   });
 }

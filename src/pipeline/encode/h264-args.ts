@@ -1,6 +1,7 @@
 import type { AudioPlan, FrameGeometry } from './encode-types.ts';
-import { colorTagArgs, faststartArgs, grayToYuvFilter, h264Args, toYuvFilter } from './ffmpeg-common-args.ts';
+import { colorTagArgs, grayToYuvFilter, h264Args, toYuvFilter } from './ffmpeg-common-args.ts';
 import { videoCommandArgs, videoOutputLabel } from './video-command.ts';
+import { videoContainers } from './video-containers.ts';
 
 /**
  * The H.264 MP4 family: opaque colour (mp4, the bundle's color.mp4), the matte (mask, the
@@ -12,7 +13,7 @@ const colorCrf = 18;
 const matteCrf = 16;
 
 function mp4Encode(g: FrameGeometry, crf: number): string[] {
-  return [...h264Args(crf), ...colorTagArgs(g.matrix), ...faststartArgs];
+  return [...h264Args(crf), ...colorTagArgs(g.matrix)];
 }
 
 /** Opaque colour; any alpha in the frames is ignored (the format promises none). */
@@ -21,9 +22,9 @@ export function mp4Args(g: FrameGeometry, output: string, audio?: AudioPlan): st
     geometry: g,
     input: 'rgba',
     videoChain: `[0:v]${toYuvFilter(g.matrix, 'yuv420p')}[${videoOutputLabel}]`,
-    ...(audio ? { audio: { plan: audio, codec: 'aac' as const } } : {}),
+    ...(audio ? { audio: { plan: audio, codec: videoContainers.mp4.audio! } } : {}),
     encode: mp4Encode(g, colorCrf),
-    muxer: 'mp4',
+    container: videoContainers.mp4,
     output,
   });
 }
@@ -38,7 +39,7 @@ export function maskArgs(g: FrameGeometry, output: string): string[] {
     input: 'gray',
     videoChain: `[0:v]pad=ceil(iw/2)*2:ceil(ih/2)*2:0:0:black,${grayToYuvFilter('yuv420p')}[${videoOutputLabel}]`,
     encode: mp4Encode(g, matteCrf),
-    muxer: 'mp4',
+    container: videoContainers.mask,
     output,
   });
 }
@@ -50,7 +51,7 @@ export function alphaMatteArgs(g: FrameGeometry, output: string): string[] {
     input: 'rgba',
     videoChain: `[0:v]alphaextract,${grayToYuvFilter('yuv420p')}[${videoOutputLabel}]`,
     encode: mp4Encode(g, matteCrf),
-    muxer: 'mp4',
+    container: videoContainers.mask,
     output,
   });
 }
@@ -69,9 +70,9 @@ export function stackedArgs(g: FrameGeometry, output: string, audio?: AudioPlan)
     geometry: g,
     input: 'rgba',
     videoChain: chain,
-    ...(audio ? { audio: { plan: audio, codec: 'aac' as const } } : {}),
+    ...(audio ? { audio: { plan: audio, codec: videoContainers.stacked.audio! } } : {}),
     encode: mp4Encode(g, matteCrf),
-    muxer: 'mp4',
+    container: videoContainers.stacked,
     output,
   });
 }

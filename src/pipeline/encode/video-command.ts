@@ -1,6 +1,7 @@
 import type { AudioPlan, FrameGeometry } from './encode-types.ts';
 import { audioFilterChain, audioInputArgs, audioMapArgs, type AudioCodec } from './audio-args.ts';
 import { quietArgs, rawStdinInput } from './ffmpeg-common-args.ts';
+import type { VideoContainer } from './video-containers.ts';
 
 export const videoOutputLabel = 'vout';
 
@@ -11,9 +12,9 @@ export interface VideoCommand {
   /** Filter chain from `[0:v]` to `[vout]`. */
   videoChain: string;
   audio?: { plan: AudioPlan; codec: AudioCodec };
-  /** Codec, tags and muxer options, placed after the maps. */
+  /** Codec and tags, placed after the maps. */
   encode: string[];
-  muxer: string;
+  container: Pick<VideoContainer, 'muxer' | 'muxerArgs'>;
   output: string;
 }
 
@@ -35,8 +36,9 @@ export function videoCommandArgs(c: VideoCommand): string[] {
     `[${videoOutputLabel}]`,
     ...(c.audio ? audioMapArgs(c.audio.codec) : []),
     ...c.encode,
+    ...c.container.muxerArgs,
     '-f',
-    c.muxer,
+    c.container.muxer,
     c.output,
   ];
 }

@@ -1,20 +1,45 @@
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { AlphacutError } from '../../core/errors.ts';
+import { outputFormats, type OutputFormat } from '../../core/output-formats.ts';
 import { EncoderProcess } from '../encode/encoder-process.ts';
 import type { FrameGeometry } from '../encode/encode-types.ts';
-import type { OutputWriter } from '../encode/output-writer.ts';
+import { openOutputWriter, type OutputWriter } from '../encode/output-writer.ts';
+import { isVideoContainerFormat } from '../encode/video-containers.ts';
 import { quiet, rate } from '../ffmpeg-args.ts';
 import { spawnFfmpeg, type FfmpegChild } from '../ffmpeg-process.ts';
 import { readRawFrames } from '../raw-frame-reader.ts';
 
 /**
- * A segment's rendered frames, kept losslessly until the join encodes the job's real output:
- * the composed canvas as FFV1 BGRA (a pure byte swizzle of our RGBA, no colour conversion) and the
- * matte as FFV1 gray, each in NUT. Lossless and intra-only, so the joined output is encoded once,
- * from exactly the pixels a single-worker run would have encoded.
+ * What a segment of a split job leaves for the join, in one of two forms.
+ *
+ * Single-file video formats (WebM, MOV, MP4, stacked): the segment encodes its frames in the
+ * job's final codec and settings, and the join only copies packets (stream-copy-join.ts). Every
+ * segment starts on a keyframe, so the joined file decodes like one encode; encoding is the
+ * costliest step after inference, and this way it is spread over the workers instead of being
+ * done a second time by the join.
+ *
+ * Every other format (GIF's palette spans the whole clip, WebP and PNG/ZIP outputs have no
+ * packet-level join): the rendered frames kept losslessly, the canvas as FFV1 BGRA (a pure byte
+ * swizzle of our RGBA, no colour conversion) and the matte as FFV1 gray, each in NUT, and the join
+ * encodes the output once from exactly the pixels a single-worker run would have encoded.
  */
-export const intermediateFiles = { canvas: 'canvas.nut', mask: 'mask.nut' } as const;
+export interface SegmentFiles {
+  /** The composed frames: the final encoding, or the lossless canvas. */
+  canvas: string;
+  /** The matte: the mask MP4, or the lossless matte. */
+  mask: string;
+}
+
+export function joinsByPacketCopy(format: OutputFormat): boolean {
+  return isVideoContainerFormat(format);
+}
+
+export function segmentFiles(format: OutputFormat): SegmentFiles {
+  return joinsByPacketCopy(format)
+    ? { canvas: `video.${outputFormats[format].extension}`, mask: 'mask.mp4' }
+    : { canvas: 'canvas.nut', mask: 'mask.nut' };
+}
 
 function ffv1Args(g: FrameGeometry, inFmt: 'rgba' | 'gray', outFmt: 'bgra' | 'gray', out: string): string[] {
   return [
@@ -46,16 +71,59 @@ function ffv1Args(g: FrameGeometry, inFmt: 'rgba' | 'gray', outFmt: 'bgra' | 'gr
   ];
 }
 
-/** An OutputWriter (removeBackground's `frameSink`) that writes the two intermediates into `dir`. */
-export function openSegmentWriter(g: FrameGeometry & { dir: string; signal: AbortSignal }): OutputWriter {
+type SegmentWriterOptions = FrameGeometry & { dir: string; signal: AbortSignal; format: OutputFormat };
+
+/** An OutputWriter (removeBackground's `frameSink`) that writes a segment's two files into `dir`. */
+export function openSegmentWriter(g: SegmentWriterOptions): Promise<OutputWriter> {
+  return joinsByPacketCopy(g.format)
+    ? openEncodedSegmentWriter(g)
+    : Promise.resolve(openLosslessSegmentWriter(g));
+}
+
+/** The job's own output writers, without audio (the join adds the whole range's audio once). */
+async function openEncodedSegmentWriter(g: SegmentWriterOptions): Promise<OutputWriter> {
+  const files = segmentFiles(g.format);
+  const common = {
+    width: g.width,
+    height: g.height,
+    fps: g.fps,
+    matrix: g.matrix,
+    signal: g.signal,
+    tempDir: g.dir,
+  };
+  const video = await openOutputWriter({ ...common, format: g.format, output: join(g.dir, files.canvas) });
+  let mask: OutputWriter;
+  try {
+    mask = await openOutputWriter({ ...common, format: 'mask', output: join(g.dir, files.mask) });
+  } catch (e) {
+    await video.abort();
+    throw e;
+  }
+  const both = [video, mask];
+  return {
+    async write(rgba, m) {
+      await Promise.all(both.map((w) => w.write(rgba, m)));
+    },
+    async finish() {
+      const [v, k] = await Promise.all(both.map((w) => w.finish()));
+      return { bytes: (v?.bytes ?? 0) + (k?.bytes ?? 0), frames: v?.frames ?? 0 };
+    },
+    async abort() {
+      await Promise.all(both.map((w) => w.abort()));
+    },
+  };
+}
+
+function openLosslessSegmentWriter(g: SegmentWriterOptions): OutputWriter {
+  const files = segmentFiles(g.format);
   const canvas = new EncoderProcess(
     'the segment canvas',
-    ffv1Args(g, 'rgba', 'bgra', join(g.dir, intermediateFiles.canvas)),
+    ffv1Args(g, 'rgba', 'bgra', join(g.dir, files.canvas)),
     g.signal,
   );
   const mask = new EncoderProcess(
     'the segment matte',
-    ffv1Args(g, 'gray', 'gray', join(g.dir, intermediateFiles.mask)),
+    ffv1Args(g, 'gray', 'gray', join(g.dir, files.mask)),
     g.signal,
   );
   let frames = 0;
@@ -67,7 +135,7 @@ export function openSegmentWriter(g: FrameGeometry & { dir: string; signal: Abor
     async finish() {
       await Promise.all([canvas.close(), mask.close()]);
       const sizes = await Promise.all(
-        Object.values(intermediateFiles).map(async (f) => (await stat(join(g.dir, f))).size),
+        Object.values(files).map(async (f) => (await stat(join(g.dir, f))).size),
       );
       return { bytes: sizes.reduce((a, b) => a + b, 0), frames };
     },
@@ -84,7 +152,7 @@ function decodeArgs(file: string, pixFmt: 'rgba' | 'gray'): string[] {
 }
 
 /**
- * The frames of one segment's intermediates, canvas and matte in step. Our own files (written by
+ * The frames of one segment's lossless intermediates, canvas and matte in step. Our own files (written by
  * openSegmentWriter, never user input), so no input policy is needed beyond a plain path.
  */
 export async function* readSegmentFrames(
