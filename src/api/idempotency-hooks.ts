@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AlphacutError } from '../core/errors.ts';
 import type { ApiDeps } from './api-deps.ts';
 
@@ -9,6 +9,8 @@ declare module 'fastify' {
     idempotencyKey: string | undefined;
   }
 }
+
+const staleAfterMs = 10 * 60_000;
 
 function headerKey(req: FastifyRequest): string | undefined {
   const v = req.headers['idempotency-key'];
@@ -20,49 +22,71 @@ function headerKey(req: FastifyRequest): string | undefined {
 }
 
 /**
- * Idempotency-Key on JSON POST routes (API.md): the first answer (< 500, not 429) is stored with a hash of
+ * Claims the request's Idempotency-Key for a request whose method, URL and body hash to `bodyHash`.
+ * 'run': the request is new (or has no key) and runs; its answer is stored by the onSend hook.
+ * 'replayed': the first answer was sent again. A key still running or used for another body
+ * throws `idempotency_conflict`.
+ */
+export async function claimIdempotencyKey(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: ApiDeps,
+  bodyHash: string,
+): Promise<'run' | 'replayed'> {
+  const key = headerKey(req);
+  if (!key || !req.apiKeyId) return 'run';
+  const r = await deps.store.beginIdempotency({
+    keyId: req.apiKeyId,
+    key,
+    bodyHash,
+    staleAfterMs,
+    now: deps.clock(),
+  });
+  switch (r.state) {
+    case 'new':
+      req.idempotencyKey = key;
+      return 'run';
+    case 'done':
+      await reply
+        .code(r.status)
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('idempotent-replayed', 'true')
+        .send(r.body);
+      return 'replayed';
+    case 'in_progress':
+      reply.header('retry-after', '1');
+      throw new AlphacutError(
+        'idempotency_conflict',
+        'A request with this Idempotency-Key is still being processed; retry shortly.',
+      );
+    case 'conflict':
+      throw new AlphacutError(
+        'idempotency_conflict',
+        'This Idempotency-Key was already used with a different request body.',
+      );
+  }
+}
+
+/** The hash of a request with a JSON (already parsed) body. */
+function jsonRequestHash(req: FastifyRequest): string {
+  return createHash('sha256')
+    .update(`${req.method} ${req.url}\n${JSON.stringify(req.body ?? null)}`)
+    .digest('hex');
+}
+
+/**
+ * Idempotency-Key on POST routes (API.md): the first answer (< 500, not 429) is stored with a hash of
  * method, URL and body; the same key and body replay it (no second job, no second charge), another
- * body is 409. A 5xx is not stored, so the client's retry really retries.
+ * body is 409. A 5xx is not stored, so the client's retry really retries. JSON routes are claimed
+ * here (`config.idempotent`); a streamed body (multipart upload) is only known once read, so its
+ * handler claims the key itself with claimIdempotencyKey.
  */
 export function registerIdempotencyHooks(app: FastifyInstance, deps: ApiDeps): void {
-  const staleAfterMs = 10 * 60_000;
   app.decorateRequest('idempotencyKey', undefined);
   app.addHook('preHandler', async (req, reply) => {
-    if (!req.routeOptions.config.idempotent || !req.apiKeyId) return;
-    const key = headerKey(req);
-    if (!key) return;
-    const bodyHash = createHash('sha256')
-      .update(`${req.method} ${req.url}\n${JSON.stringify(req.body ?? null)}`)
-      .digest('hex');
-    const r = await deps.store.beginIdempotency({
-      keyId: req.apiKeyId,
-      key,
-      bodyHash,
-      staleAfterMs,
-      now: deps.clock(),
-    });
-    switch (r.state) {
-      case 'new':
-        req.idempotencyKey = key;
-        return;
-      case 'done':
-        return reply
-          .code(r.status)
-          .header('content-type', 'application/json; charset=utf-8')
-          .header('idempotent-replayed', 'true')
-          .send(r.body);
-      case 'in_progress':
-        reply.header('retry-after', '1');
-        throw new AlphacutError(
-          'idempotency_conflict',
-          'A request with this Idempotency-Key is still being processed; retry shortly.',
-        );
-      case 'conflict':
-        throw new AlphacutError(
-          'idempotency_conflict',
-          'This Idempotency-Key was already used with a different request body.',
-        );
-    }
+    if (!req.routeOptions.config.idempotent) return;
+    // Returning the reply tells Fastify that the hook answered (no handler runs).
+    if ((await claimIdempotencyKey(req, reply, deps, jsonRequestHash(req))) === 'replayed') return reply;
   });
   app.addHook('onSend', async (req, reply, payload) => {
     const key = req.idempotencyKey;

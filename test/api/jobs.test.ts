@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -270,6 +270,37 @@ describe('jobs, uploads and files', () => {
     const c = await post('/v1/jobs', k, { video_url: url, model: 'light' }, { 'idempotency-key': 'order-1' });
     assert.equal(c.statusCode, 409);
     assert.equal(c.json().error.code, 'idempotency_conflict');
+  });
+
+  it('replays an Idempotency-Key on a multipart upload without storing the file twice', async () => {
+    const { key: k } = await h.newKey(100);
+    const send = (file: Buffer, name: string) => {
+      const mp = multipartBody('file', name, file);
+      return h.app.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        headers: { 'x-api-key': k, 'idempotency-key': 'up-1', ...mp.headers },
+        payload: mp.payload,
+      });
+    };
+    const storedUploads = async (): Promise<number> =>
+      (await readdir(join(h.dir, 'blobs'), { recursive: true, withFileTypes: true })).filter(
+        (e) => e.isFile() && /[\\/]uploads[\\/]/.test(e.parentPath),
+      ).length;
+    const before = await storedUploads();
+    const a = await send(clip, 'clip.mp4');
+    const b = await send(clip, 'clip.mp4');
+    assert.equal(a.statusCode, 201, a.body);
+    assert.equal(b.statusCode, 201, b.body);
+    assert.equal(b.json().video_id, a.json().video_id);
+    assert.equal(b.headers['idempotent-replayed'], 'true');
+    const other = Buffer.concat([clip, Buffer.from('tail')]);
+    const c = await send(other, 'clip.mp4');
+    assert.equal(c.statusCode, 409);
+    assert.equal(c.json().error.code, 'idempotency_conflict');
+    // One stored file for the two answered requests, none for the refused one, no scratch left.
+    assert.equal(await storedUploads(), before + 1);
+    assert.deepEqual(await readdir(join(h.dir, 'tmp')), []);
   });
 
   it('lists newest first with limit/offset/status; another key sees 404', async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -12,6 +12,7 @@ import { AlphacutError } from '../../core/errors.ts';
 import { isUploadId, newUploadId } from '../../core/job.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { sendError } from '../error-envelope.ts';
+import { claimIdempotencyKey } from '../idempotency-hooks.ts';
 import { mediaSummary, probeUntrusted } from '../media-intake.ts';
 import { keyIdOf, originOf } from '../request-context.ts';
 
@@ -48,7 +49,7 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
           })
           .optional(),
       },
-      config: { auth: 'key' },
+      config: { auth: 'key', idempotent: true },
     },
     async (req, reply) => {
       const keyId = keyIdOf(req);
@@ -115,13 +116,26 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
       await mkdir(deps.config.tmpDir, { recursive: true });
       const tmp = join(deps.config.tmpDir, `${randomUUID()}.upload`);
       try {
-        await pipeline(part.file, createWriteStream(tmp));
+        // The body is a stream: its hash for Idempotency-Key is taken on the way to disk, and the
+        // key is claimed once the whole file is here (a replay then stores nothing).
+        const hash = createHash('sha256').update(`${req.method} ${req.url}\n${part.filename}\n`);
+        await pipeline(
+          part.file,
+          async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const c of chunks) {
+              hash.update(c);
+              yield c;
+            }
+          },
+          createWriteStream(tmp),
+        );
         if (part.file.truncated)
           throw new AlphacutError(
             'payload_too_large',
             `The file is larger than the upload limit of ${deps.config.uploadMaxBytes} bytes.`,
             { limit_bytes: deps.config.uploadMaxBytes },
           );
+        if ((await claimIdempotencyKey(req, reply, deps, hash.digest('hex'))) === 'replayed') return reply;
         // Probed before it is accepted: a non-video never becomes an upload id.
         const info = await probeUntrusted(tmp, deps.config.probeLimits, 'the file');
         const id = newUploadId();
