@@ -14,7 +14,9 @@
  * Pooled over the clip (pixel sums, not a mean of per-frame ratios, so frames with little motion
  * weigh little); null when the denominator is 0. Lower is better; 0 means the variant agrees
  * with the raw matte wherever the image moved. Only the raw matte's disagreement with the
- * variant is counted, so the raw model's own errors cancel out.
+ * variant is counted, so the raw model's own errors cancel out. The bench's raw baseline also
+ * lacks edge refinement and the subject crop, so the figures include where those move a moving
+ * edge by a few pixels, not only temporal lag: compare a tier with itself across runs.
  *
  * Why the 3×3 mean: codec noise and grain change single pixels by more than 12 levels here and
  * there on a still background; averaged over 3×3 such a spike counts 1/9, while a real moving
