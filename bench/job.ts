@@ -5,6 +5,7 @@ import { tiers, type TierConfig, type TierName } from '../src/models/tiers.ts';
 import { silentContext } from '../src/pipeline/job-context.ts';
 import { removeBackground } from '../src/pipeline/remove-background.ts';
 import type { FlickerOptions } from './metrics/flicker.ts';
+import type { LagOptions } from './metrics/motion-lag.ts';
 import { processTreeRss } from './process-tree-rss.ts';
 import { QualityAccumulator } from './quality-accumulator.ts';
 import type { BenchQuality, BenchSpeed, RefineMode } from './schema.ts';
@@ -18,16 +19,22 @@ export interface JobSpec {
   input: string;
   dataDir: string;
   workDir: string;
-  /** Where the run's mattes go (frames × W×H bytes); the reference tier's file is kept for the others. */
+  /**
+   * Where the run's mattes go (frames × W×H bytes); the reference tier's and the raw baselines'
+   * files are kept for the runs after them.
+   */
   alphaPath: string;
   keepAlpha: boolean;
   lumaPath: string;
   gtPath?: string;
   refPath?: string;
+  /** The same tier's raw per-frame mattes (`<tier>-raw`), for the motion lag. */
+  rawPath?: string;
   /** Chroma-key clips: pseudo ground truth and hair band files (see PreparedClip). */
   keyPath?: string;
   keyBandPath?: string;
   flicker: FlickerOptions;
+  lag: LagOptions;
 }
 
 export type JobResult =
@@ -125,22 +132,34 @@ export async function runJob(spec: JobSpec, signal?: AbortSignal): Promise<JobRe
   }
 }
 
-/** Streams the run's mattes and the clip's luma / ground truth / reference through the metrics. */
+/**
+ * Streams the run's mattes and the clip's luma / ground truth / reference / raw baseline through
+ * the metrics.
+ */
 export function scoreFiles(
   spec: Pick<
     JobSpec,
-    'alphaPath' | 'lumaPath' | 'gtPath' | 'refPath' | 'keyPath' | 'keyBandPath' | 'flicker'
+    | 'alphaPath'
+    | 'lumaPath'
+    | 'gtPath'
+    | 'refPath'
+    | 'rawPath'
+    | 'keyPath'
+    | 'keyBandPath'
+    | 'flicker'
+    | 'lag'
   >,
   width: number,
   height: number,
   frames: number,
 ): BenchQuality {
   const n = width * height;
-  const acc = new QualityAccumulator(width, height, spec.flicker);
+  const acc = new QualityAccumulator(width, height, spec.flicker, spec.lag);
   const alpha = new Uint8Array(n);
   const luma = new Uint8Array(n);
   const gt = spec.gtPath ? new Uint8Array(n) : undefined;
   const ref = spec.refPath ? new Uint8Array(n) : undefined;
+  const raw = spec.rawPath ? new Uint8Array(n) : undefined;
   const hasKey = spec.keyPath !== undefined && spec.keyBandPath !== undefined;
   const key = hasKey ? new Uint8Array(n) : undefined;
   const keyBand = hasKey ? new Uint8Array(n) : undefined;
@@ -149,6 +168,7 @@ export function scoreFiles(
     luma: openSync(spec.lumaPath, 'r'),
     gt: spec.gtPath ? openSync(spec.gtPath, 'r') : undefined,
     ref: spec.refPath ? openSync(spec.refPath, 'r') : undefined,
+    raw: spec.rawPath ? openSync(spec.rawPath, 'r') : undefined,
     key: hasKey && spec.keyPath ? openSync(spec.keyPath, 'r') : undefined,
     keyBand: hasKey && spec.keyBandPath ? openSync(spec.keyBandPath, 'r') : undefined,
   };
@@ -158,9 +178,10 @@ export function scoreFiles(
       readFrame(fds.luma, luma, i);
       if (gt && fds.gt !== undefined) readFrame(fds.gt, gt, i);
       if (ref && fds.ref !== undefined) readFrame(fds.ref, ref, i);
+      if (raw && fds.raw !== undefined) readFrame(fds.raw, raw, i);
       if (key && fds.key !== undefined) readFrame(fds.key, key, i);
       if (keyBand && fds.keyBand !== undefined) readFrame(fds.keyBand, keyBand, i);
-      acc.add({ alpha, luma, gt, ref, key, keyBand });
+      acc.add({ alpha, luma, gt, ref, raw, key, keyBand });
     }
   } finally {
     for (const fd of Object.values(fds)) if (fd !== undefined) closeSync(fd);

@@ -10,6 +10,15 @@ import {
 } from './metrics/flicker.ts';
 import { addKeyFrame, emptyKeySums, finishKey, keyRoi, type KeyScores } from './metrics/chroma-key.ts';
 import { meanAbsDiff } from './metrics/mean-abs-diff.ts';
+import {
+  addLagSums,
+  defaultLagOptions,
+  emptyLagSums,
+  finishLag,
+  lagPair,
+  type LagOptions,
+  type LagScores,
+} from './metrics/motion-lag.ts';
 import { regionIoU } from './metrics/region-iou.ts';
 
 /** One clip's quality scores (see bench/README.md); null where the input to a metric is missing. */
@@ -30,6 +39,11 @@ export interface ClipQuality {
   agreementIoU: number | null;
   /** Chroma-key clips only: scores against the pseudo ground truth (absent elsewhere). */
   chromaKey?: KeyScores;
+  /** Only when the raw per-frame matte of the same tier was given (bench/metrics/motion-lag.ts). */
+  lagMiss?: LagScores['lagMiss'];
+  lagGhost?: LagScores['lagGhost'];
+  lagMovingPixels?: number;
+  lagMovingFgPixels?: number;
 }
 
 interface Frame {
@@ -40,6 +54,8 @@ interface Frame {
   /** Chroma-key pseudo ground truth and its hair band (bench/metrics/chroma-key.ts). */
   key?: Uint8Array | undefined;
   keyBand?: Uint8Array | undefined;
+  /** The same tier's raw per-frame matte (`<tier>-raw`), for the motion lag. */
+  raw?: Uint8Array | undefined;
 }
 
 /**
@@ -58,6 +74,8 @@ export class QualityAccumulator {
   private sumAgree = 0;
   private readonly flicker = emptyFlickerSums();
   private readonly key = emptyKeySums();
+  private readonly lag = emptyLagSums();
+  private hasRaw = false;
   private keyRoiMask: Uint8Array | undefined;
   private readonly prevAlpha: Uint8Array;
   private readonly prevLuma: Uint8Array;
@@ -69,6 +87,7 @@ export class QualityAccumulator {
     private readonly width: number,
     private readonly height: number,
     private readonly opts: FlickerOptions = defaultFlickerOptions,
+    private readonly lagOpts: LagOptions = defaultLagOptions,
   ) {
     const n = width * height;
     this.prevAlpha = new Uint8Array(n);
@@ -84,6 +103,12 @@ export class QualityAccumulator {
         this.flicker,
         flickerPair(this.prevAlpha, f.alpha, this.prevLuma, f.luma, width, height, this.opts),
       );
+    if (f.raw) {
+      // Frame 0 has no previous luma, so no motion; it still marks the clip as scored for lag.
+      if (this.frames > 0)
+        addLagSums(this.lag, lagPair(this.prevLuma, f.luma, f.alpha, f.raw, width, height, this.lagOpts));
+      this.hasRaw = true;
+    }
     if (f.gt) {
       this.sumJ += regionIoU(f.alpha, f.gt);
       this.sumF += boundaryF(f.alpha, f.gt, width, height, this.tolerance).f;
@@ -121,6 +146,7 @@ export class QualityAccumulator {
       ...finishFlicker(this.flicker),
       agreementIoU: this.refFrames > 0 ? this.sumAgree / this.refFrames : null,
       ...(key ? { chromaKey: key } : {}),
+      ...(this.hasRaw ? finishLag(this.lag) : {}),
     };
   }
 }

@@ -10,6 +10,13 @@ function pct(v: number | null | undefined): string {
   return v === null || v === undefined ? '–' : `${(v * 100).toFixed(v < 0.1 ? 2 : 1)} %`;
 }
 
+/** A pixel count, short: 950, 41k, 3.2M. */
+function px(v: number | undefined): string {
+  if (v === undefined) return '–';
+  if (v < 10_000) return String(v);
+  return v < 1e6 ? `${Math.round(v / 1e3)}k` : `${(v / 1e6).toFixed(1)}M`;
+}
+
 function mib(b: number | null | undefined): string {
   return b === null || b === undefined ? '–' : (b / 2 ** 20).toFixed(0);
 }
@@ -32,6 +39,8 @@ export function summaryTable(r: BenchResults): string {
       'flicker×10³ ↓',
       'still flicker×10³ ↓',
       ref ? `IoU vs ${ref} ↑` : 'IoU vs ref',
+      'lag miss ↓',
+      'lag ghost ↓',
       'fps (source size)',
       '% of ceiling',
       'fps 1080p',
@@ -49,6 +58,8 @@ export function summaryTable(r: BenchResults): string {
       n(s.flicker, 3, 1000),
       n(s.stillFlicker, 3, 1000),
       s.tier === ref && s.refine === 'full' ? '(ref)' : n(s.agreementIoU, 3),
+      pct(s.lagMiss),
+      pct(s.lagGhost),
       n(s.fpsSource, 2),
       pct(s.ratioSource),
       n(s.fps1080p, 2),
@@ -149,6 +160,10 @@ export function renderReport(r: BenchResults, stem: string, charts: string[]): s
 
   lines.push('## Quality per clip', '');
   lines.push(
+    'Lag miss / ghost: where the luma moved, the share of the same tier\'s raw per-frame matte\'s foreground this matte left out / of its background this matte kept (bench/README.md, "Motion lag"); moving px = moving pixels over all frame pairs (raw foreground among them). – where no raw baseline ran before the variant.',
+    '',
+  );
+  lines.push(
     table(
       [
         'clip',
@@ -161,10 +176,13 @@ export function renderReport(r: BenchResults, stem: string, charts: string[]): s
         'still flicker×10³ ↓',
         'still area',
         r.settings.reference ? `IoU vs ${r.settings.reference} ↑` : 'IoU vs ref',
+        'lag miss ↓',
+        'lag ghost ↓',
+        'moving px (raw fg)',
       ],
       r.runs.map((run) => {
         const q = run.quality;
-        if (!q) return [run.clip, `\`${run.variant}\``, 'FAILED', ...Array<string>(7).fill('–')];
+        if (!q) return [run.clip, `\`${run.variant}\``, 'FAILED', ...Array<string>(10).fill('–')];
         return [
           run.clip,
           `\`${run.variant}\``,
@@ -176,6 +194,9 @@ export function renderReport(r: BenchResults, stem: string, charts: string[]): s
           n(q.stillFlicker, 3, 1000),
           pct(q.stillFraction),
           n(q.agreementIoU, 3),
+          pct(q.lagMiss),
+          pct(q.lagGhost),
+          q.lagMovingPixels === undefined ? '–' : `${px(q.lagMovingPixels)} (${px(q.lagMovingFgPixels)})`,
         ];
       }),
     ),

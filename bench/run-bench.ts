@@ -12,6 +12,7 @@ import type { JobResult, JobSpec } from './job.ts';
 import { discoverClips, prepareClip, type BenchClip } from './media.ts';
 import { BOUNDARY_TOLERANCE_FRACTION } from './metrics/boundary-f.ts';
 import { defaultFlickerOptions } from './metrics/flicker.ts';
+import { defaultLagOptions } from './metrics/motion-lag.ts';
 import { renderReport } from './report.ts';
 import {
   BENCH_SCHEMA_VERSION,
@@ -92,10 +93,16 @@ export function ablateFromEnv(env: NodeJS.ProcessEnv = process.env): TierName[] 
   return list as TierName[];
 }
 
-/** Run order within a clip: the reference first, so every other run can be compared with it. */
-function runOrder(variants: Variant[]): Variant[] {
+/**
+ * Run order within a clip: the reference first, so every other run can be compared with it; then
+ * tier by tier, the raw baseline before the tier's other variants, so that they can be scored for
+ * motion lag against its mattes. The reference keeps its place even when its tier has a raw
+ * baseline (the agreement IoU needs it first), so the reference itself gets no lag figure.
+ */
+export function runOrder(variants: Variant[]): Variant[] {
   const ref = variants.filter((v) => v.tier === REFERENCE_TIER && v.refine === 'full');
-  return [...ref, ...variants.filter((v) => !ref.includes(v))];
+  const rank = (v: Variant): number => tierNames.indexOf(v.tier) * 2 + (v.refine === 'raw' ? 0 : 1);
+  return [...ref, ...variants.filter((v) => !ref.includes(v)).sort((a, b) => rank(a) - rank(b))];
 }
 
 export function selectClips(all: BenchClip[], ids: string[] | undefined, include1080p: boolean): BenchClip[] {
@@ -200,6 +207,8 @@ export function summarise(variants: Variant[], clips: BenchClipResult[], runs: B
       keyMad: mean(q.map((x) => x?.chromaKey?.mad)),
       keyHairMad: mean(q.map((x) => x?.chromaKey?.hairMad)),
       keyHairSoft: mean(q.map((x) => x?.chromaKey?.hairSoftFraction)),
+      lagMiss: mean(q.map((x) => x?.lagMiss)),
+      lagGhost: mean(q.map((x) => x?.lagGhost)),
       fpsSource: mean(src.map((r) => r.speed?.fps)),
       ratioSource: mean(src.map((r) => r.speed?.ratioToCeiling)),
       fps1080p: hd?.speed?.fps ?? null,
@@ -209,6 +218,10 @@ export function summarise(variants: Variant[], clips: BenchClipResult[], runs: B
       peakRssBytes: rss.length > 0 && Math.max(...rss) > 0 ? Math.max(...rss) : null,
     };
   });
+}
+
+function pctLog(v: number | null | undefined): string {
+  return v === null || v === undefined ? '–' : `${(v * 100).toFixed(2)} %`;
 }
 
 function fmtSec(ms: number): string {
@@ -235,6 +248,10 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   if (variants.length === 0) throw new Error('no tier to run');
   const reference = o.tiers.includes(REFERENCE_TIER) ? REFERENCE_TIER : null;
   const order = runOrder(variants);
+  // A raw baseline's mattes stay on disk when a variant of its tier runs after it (motion lag).
+  const keepRaw = new Set(
+    order.filter((v, i) => v.refine === 'raw' && order.slice(i + 1).some((o) => o.tier === v.tier)),
+  );
   const [git, machine] = await Promise.all([gitInfo(), machineInfo()]);
   o.log(
     `bench (${o.quick ? 'quick' : 'full'}): ${clips.length} clip(s) × ${variants.length} variant(s) [${variants
@@ -278,6 +295,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
         `${clip.id}: ${info.width}x${info.height}, ${prepared.frames} frames; ceiling ${ceiling.fps.toFixed(1)} fps (${ceiling.fpsExcludingStartup.toFixed(1)} after start-up)`,
       );
       let refPath: string | undefined;
+      const rawPaths = new Map<TierName, string>();
       for (const v of order) {
         if (o.signal.aborted) throw new Error('canceled');
         const isRef = reference !== null && v.tier === reference && v.refine === 'full';
@@ -291,14 +309,16 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
           dataDir: o.dataDir,
           workDir: dir,
           alphaPath,
-          keepAlpha: isRef,
+          keepAlpha: isRef || keepRaw.has(v),
           lumaPath: prepared.lumaPath,
           ...(prepared.gtPath ? { gtPath: prepared.gtPath } : {}),
           ...(prepared.keyPath && prepared.keyBandPath
             ? { keyPath: prepared.keyPath, keyBandPath: prepared.keyBandPath }
             : {}),
           ...(refPath && !isRef ? { refPath } : {}),
+          ...(v.refine !== 'raw' && rawPaths.has(v.tier) ? { rawPath: rawPaths.get(v.tier) } : {}),
           flicker: defaultFlickerOptions,
+          lag: defaultLagOptions,
         };
         const res = await runChild(spec, dir, o.signal);
         if (o.signal.aborted) throw new Error('canceled');
@@ -306,6 +326,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
         const head = `[${done}/${total} ${fmtSec(performance.now() - started)}] ${clip.id} · ${v.name}`;
         if (res.status === 'ok') {
           if (isRef) refPath = alphaPath;
+          if (keepRaw.has(v)) rawPaths.set(v.tier, alphaPath);
           const speed = {
             ...res.speed,
             ratioToCeiling: res.speed.fps / ceiling.fps,
@@ -326,6 +347,9 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
               (q.j !== null ? `, J ${q.j.toFixed(3)} F ${q.boundaryF?.toFixed(3)}` : '') +
               (q.agreementIoU !== null ? `, agreement ${q.agreementIoU.toFixed(3)}` : '') +
               (q.flicker !== null ? `, flicker ${(q.flicker * 1000).toFixed(2)}e-3` : '') +
+              (q.lagMovingPixels !== undefined
+                ? `, lag miss ${pctLog(q.lagMiss)} ghost ${pctLog(q.lagGhost)} (${q.lagMovingPixels} moving px)`
+                : '') +
               (q.chromaKey
                 ? `, key MAD ${(q.chromaKey.mad * 1000).toFixed(1)}e-3 hair MAD ${((q.chromaKey.hairMad ?? 0) * 1000).toFixed(1)}e-3 hair soft ${((q.chromaKey.hairSoftFraction ?? 0) * 100).toFixed(1)} % (key ${((q.chromaKey.gtHairSoftFraction ?? 0) * 100).toFixed(1)} %)`
                 : ''),
@@ -367,6 +391,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       flickerTau: defaultFlickerOptions.tau,
       stillThreshold: defaultFlickerOptions.stillThreshold,
       boundaryToleranceFraction: BOUNDARY_TOLERANCE_FRACTION,
+      lagThreshold: defaultLagOptions.threshold,
     },
     tierConfigs: Object.fromEntries([...new Set(variants.map((v) => v.tier))].map((t) => [t, tiers[t]])),
     clips: clipResults,

@@ -112,6 +112,18 @@ export const qualitySchema = z.object({
       hairBandFraction: unit,
     })
     .optional(),
+  /**
+   * Motion lag against the same tier's raw per-frame matte (`<tier>-raw`), on the pixels whose
+   * luma moved (`bench/metrics/motion-lag.ts`): `lagMiss` = share of moving raw-foreground
+   * pixels this matte has as background, `lagGhost` = share of moving raw-background pixels it
+   * has as foreground (null when there were none); `lagMovingPixels` / `lagMovingFgPixels` =
+   * moving pixels summed over the frame pairs, all / raw foreground. Present only on variants
+   * whose tier's raw baseline ran earlier in the same clip. Optional: added in v2.
+   */
+  lagMiss: unit.nullable().optional(),
+  lagGhost: unit.nullable().optional(),
+  lagMovingPixels: count.optional(),
+  lagMovingFgPixels: count.optional(),
 });
 
 /**
@@ -152,6 +164,9 @@ export const summarySchema = z.object({
   keyMad: unit.nullable().optional(),
   keyHairMad: unit.nullable().optional(),
   keyHairSoft: unit.nullable().optional(),
+  /** Means over the clips with a lag figure of quality.lagMiss and quality.lagGhost. */
+  lagMiss: unit.nullable().optional(),
+  lagGhost: unit.nullable().optional(),
   /** Mean fps over the source-size clips, and the 1080p clip's fps and ratio to its ceiling. */
   fpsSource: positive.nullable(),
   ratioSource: positive.nullable(),
@@ -192,6 +207,8 @@ export const benchResultsSchema = z.object({
     flickerTau: positive,
     stillThreshold: positive,
     boundaryToleranceFraction: positive,
+    /** θ of the motion-lag metric (luma levels); absent in files written before it existed. */
+    lagThreshold: positive.optional(),
   }),
   tierConfigs: z.record(z.string(), z.unknown()),
   clips: z.array(clipSchema).min(1),

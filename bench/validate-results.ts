@@ -1,4 +1,4 @@
-import { benchResultsSchema, type BenchResults } from './schema.ts';
+import { benchResultsSchema, type BenchResults, type BenchRun } from './schema.ts';
 
 /**
  * Quick-run sanity floor: on DAVIS `dog` the ISNet tiers score J ≈ 0.8–0.93; a broken matte
@@ -66,6 +66,7 @@ export function checkResults(
       if (ref !== null && !isRef && q.agreementIoU === null)
         problems.push(`${where}: agreement IoU with ${ref} missing`);
       if (isRef && q.agreementIoU !== null) problems.push(`${where}: the reference has an agreement IoU`);
+      problems.push(...lagProblems(r, clip.id, run, isRef).map((p) => `${where}: ${p}`));
       if (
         opts.jFloor !== undefined &&
         clip.groundTruth &&
@@ -84,4 +85,19 @@ export function checkResults(
     if (!known.has(run.clip) || !r.settings.variants.includes(run.variant))
       problems.push(`run ${run.clip} · ${run.variant} is not in the clip or variant list`);
   return { results: r, problems };
+}
+
+/**
+ * Motion lag exists exactly on the non-raw variants (the reference excepted, it runs first) whose
+ * tier's raw baseline succeeded on the same clip. Files written before the metric (no
+ * settings.lagThreshold) are only checked for figures without a baseline.
+ */
+function lagProblems(r: BenchResults, clip: string, run: BenchRun, isRef: boolean): string[] {
+  const has = run.quality?.lagMovingPixels !== undefined;
+  const raw = r.runs.find((x) => x.clip === clip && x.tier === run.tier && x.refine === 'raw');
+  const expected = run.refine !== 'raw' && !isRef && raw?.status === 'ok';
+  if (has && !expected) return ['lag figures without a raw baseline run before it'];
+  if (!has && expected && r.settings.lagThreshold !== undefined)
+    return [`lag against ${run.tier}-raw missing`];
+  return [];
 }

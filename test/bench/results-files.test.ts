@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { chartSvg, qualityPanels, speedPanel } from '../../bench/charts.ts';
 import { discoverClips } from '../../bench/media.ts';
 import { renderReport, summaryTable } from '../../bench/report.ts';
-import { selectClips, summarise, variantsFor } from '../../bench/run-bench.ts';
+import { runOrder, selectClips, summarise, variantsFor } from '../../bench/run-bench.ts';
 import {
   BENCH_SCHEMA_VERSION,
   benchResultsSchema,
@@ -123,6 +123,63 @@ test('variants: tier order, raw baseline right after its tier', () => {
     variantsFor(['pro', 'human', 'original'], ['original', 'human']).map((v) => v.name),
     ['human', 'human-raw', 'original', 'original-raw', 'pro'],
   );
+});
+
+test('run order: the reference first, then each raw baseline before the rest of its tier', () => {
+  assert.deepEqual(
+    runOrder(variantsFor(['human', 'original', 'pro'], ['human', 'original', 'pro'], ['original'])).map(
+      (v) => v.name,
+    ),
+    [
+      'pro',
+      'human-raw',
+      'human',
+      'original-raw',
+      'original',
+      'original-nocrop',
+      'original-notrack',
+      'pro-raw',
+    ],
+  );
+});
+
+/** The sample as the lag-scoring bench writes it: `original` scored against `original-raw`. */
+function sampleWithLag(): BenchResults {
+  const r = sample();
+  r.settings.lagThreshold = 12;
+  for (const run of r.runs)
+    if (run.variant === 'original')
+      Object.assign(run.quality!, {
+        lagMiss: 0.0018,
+        lagGhost: 0.0004,
+        lagMovingPixels: 250_000,
+        lagMovingFgPixels: 40_000,
+      });
+  r.summary = summarise(variantsFor(['human', 'original', 'pro'], ['original']), r.clips, r.runs);
+  return r;
+}
+
+test('motion lag: checked where a raw baseline ran, summarised and printed as percentages', () => {
+  const r = sampleWithLag();
+  assert.deepEqual(checkResults(r).problems, []);
+  const orig = r.summary.find((s) => s.variant === 'original')!;
+  assert.equal(orig.lagMiss, 0.0018);
+  assert.equal(r.summary.find((s) => s.variant === 'human')!.lagMiss, null);
+  const md = renderReport(r, 'stem', []);
+  assert.match(md, /\| `original` \|[^\n]*\| 0\.18 % \| 0\.04 % \| 250k \(40k\) \|/);
+  assert.match(summaryTable(r), /lag miss ↓/);
+
+  const missing = sampleWithLag();
+  delete missing.runs.find((x) => x.clip === 'dog' && x.variant === 'original')!.quality!.lagMiss;
+  delete missing.runs.find((x) => x.clip === 'dog' && x.variant === 'original')!.quality!.lagMovingPixels;
+  assert.match(checkResults(missing).problems.join('\n'), /dog · original: lag against original-raw missing/);
+
+  const stray = sampleWithLag();
+  stray.runs.find((x) => x.clip === 'dog' && x.variant === 'human')!.quality!.lagMovingPixels = 10;
+  assert.match(checkResults(stray).problems.join('\n'), /dog · human: lag figures without a raw baseline/);
+
+  // Files written before the metric existed carry no lag and stay valid.
+  assert.deepEqual(checkResults(sample()).problems, []);
 });
 
 test('a complete results file passes the checks', () => {
