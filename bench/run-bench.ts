@@ -392,6 +392,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       stillThreshold: defaultFlickerOptions.stillThreshold,
       boundaryToleranceFraction: BOUNDARY_TOLERANCE_FRACTION,
       lagThreshold: defaultLagOptions.threshold,
+      lagTolerance: defaultLagOptions.tolerance,
     },
     tierConfigs: Object.fromEntries([...new Set(variants.map((v) => v.tier))].map((t) => [t, tiers[t]])),
     clips: clipResults,

@@ -209,6 +209,8 @@ export const benchResultsSchema = z.object({
     boundaryToleranceFraction: positive,
     /** θ of the motion-lag metric (luma levels); absent in files written before it existed. */
     lagThreshold: positive.optional(),
+    /** r of the motion-lag metric (px): disagreements within it are edge placement, not lag. */
+    lagTolerance: z.number().int().nonnegative().optional(),
   }),
   tierConfigs: z.record(z.string(), z.unknown()),
   clips: z.array(clipSchema).min(1),

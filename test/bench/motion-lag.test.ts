@@ -1,12 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addLagSums, emptyLagSums, finishLag, lagPair, movingMask } from '../../bench/metrics/motion-lag.ts';
+import {
+  addLagSums,
+  defaultLagOptions,
+  emptyLagSums,
+  finishLag,
+  lagPair,
+  movingMask,
+} from '../../bench/metrics/motion-lag.ts';
 import { QualityAccumulator } from '../../bench/quality-accumulator.ts';
 
-const W = 96;
+const W = 128;
 const H = 64;
 const SIDE = 16;
-const STEP = 5;
+// Fast motion: the metric ignores disagreements within 3 px (edge placement), so a lag must be wider.
+const STEP = 10;
 const TOP = 24;
 
 /** Binary (0/255) rectangle [x0, x0 + w) × [y0, y0 + h). */
@@ -51,10 +59,19 @@ test('a matte one frame behind misses the leading edge and leaves a ghost behind
   const s = score(6, (t) => square(t - 1));
   assert.ok((s.lagMiss ?? 0) > 0.5, `lagMiss ${s.lagMiss}`);
   assert.ok((s.lagGhost ?? 0) > 0.3, `lagGhost ${s.lagGhost}`);
-  // Per pair exactly the STEP-px strip on each side: in front (missed) and behind (ghost).
+  // Per pair exactly the STEP-px strip on each side, less the tolerance next to the other matte:
+  // in front (missed) and behind (ghost).
   const one = lagPair(lumaOf(square(2)), lumaOf(square(3)), square(2), square(3), W, H);
-  assert.equal(one.missed, STEP * SIDE);
-  assert.equal(one.ghost, STEP * SIDE);
+  const beyond = STEP - defaultLagOptions.tolerance;
+  assert.equal(one.missed, beyond * SIDE);
+  assert.equal(one.ghost, beyond * SIDE);
+});
+
+test('an outline a few pixels off is edge placement, not lag', () => {
+  // The matte one pixel wider on every side and the front edge 2 px short: all within 3 px.
+  const s = score(6, (t) => rect(10 + STEP * t - 1, TOP - 1, SIDE, SIDE + 2));
+  assert.equal(s.lagMiss, 0);
+  assert.equal(s.lagGhost, 0);
 });
 
 test('a matte that keeps the trail but follows the front only ghosts', () => {
