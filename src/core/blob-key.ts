@@ -36,3 +36,13 @@ export function jobBlobKey(keyId: string, jobId: string, name: string): string {
 export function uploadBlobKey(keyId: string, uploadId: string, name: string): string {
   return blobKey(keyId, 'uploads', uploadId, name);
 }
+
+/** Blob folder of one render of one segment (the run id keeps a superseded render apart). */
+export function segmentBlobPrefix(job: { keyId: string; id: string }, index: number, runId: string): string {
+  return `${job.keyId}/jobs/${job.id}/segments/${index}/${runId}`;
+}
+
+/** Every segment intermediate of a split job: garbage once the job is joined or canceled. */
+export function segmentsBlobFolder(job: { keyId: string; id: string }): string {
+  return `${job.keyId}/jobs/${job.id}/segments/`;
+}

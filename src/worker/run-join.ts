@@ -1,20 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jobBlobKey } from '../core/blob-key.ts';
+import { jobBlobKey, segmentsBlobFolder } from '../core/blob-key.ts';
 import { outputFormats } from '../core/output-formats.ts';
 import type { LocalBlob } from '../core/ports/blob-store.ts';
 import { joinSegments } from '../pipeline/split/join-segments.ts';
 import { segmentFiles } from '../pipeline/split/segment-intermediate.ts';
 import { startHeartbeat } from './lease-heartbeat.ts';
-import {
-  endRunOnError,
-  localInput,
-  localSpec,
-  scratchDir,
-  segmentsBlobFolder,
-  type WorkerRuntime,
-} from './worker-runtime.ts';
+import { endRunOnError, localInput, localSpec, scratchDir, type WorkerRuntime } from './worker-runtime.ts';
 
 /**
  * The last step of a split job: joins the segments into the job's outputs and

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { segmentBlobPrefix } from '../core/blob-key.ts';
 import { AlphacutError } from '../core/errors.ts';
 import type { LocalBlob } from '../core/ports/blob-store.ts';
 import { defaultProbeLimits, probe } from '../pipeline/probe.ts';
@@ -9,14 +10,7 @@ import { frameRange } from '../pipeline/split/segment-plan.ts';
 import { startHeartbeat } from './lease-heartbeat.ts';
 import { joinEntry } from '../core/queue-entries.ts';
 import { renderRange } from '../core/job-spec.ts';
-import {
-  endRunOnError,
-  localInput,
-  localSpec,
-  scratchDir,
-  segmentBlobPrefix,
-  type WorkerRuntime,
-} from './worker-runtime.ts';
+import { endRunOnError, localInput, localSpec, scratchDir, type WorkerRuntime } from './worker-runtime.ts';
 
 /**
  * Renders one segment of a split job into its files in the blob store (the final encoding, or

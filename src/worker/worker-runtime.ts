@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { segmentsBlobFolder } from '../core/blob-key.ts';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
 import { normalizeRenderSpec, type RenderSpec } from '../core/job-spec.ts';
 import type { JobRecord } from '../core/job.ts';
@@ -58,19 +59,6 @@ export async function localInput(rt: WorkerRuntime, job: JobRecord, locals: Loca
   const input = await rt.blobs.localPath(job.inputBlob);
   locals.push(input);
   return input.path;
-}
-
-/** Blob folder of one render of one segment (the run id keeps a superseded render apart). */
-export function segmentBlobPrefix(
-  job: Pick<JobRecord, 'keyId' | 'id'>,
-  index: number,
-  runId: string,
-): string {
-  return `${job.keyId}/jobs/${job.id}/segments/${index}/${runId}`;
-}
-
-export function segmentsBlobFolder(job: Pick<JobRecord, 'keyId' | 'id'>): string {
-  return `${job.keyId}/jobs/${job.id}/segments/`;
 }
 
 export function errorText(err: unknown, stack = true): string {

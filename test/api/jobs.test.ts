@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jobBlobKey } from '../../src/core/blob-key.ts';
+import { jobBlobKey, segmentBlobPrefix, segmentsBlobFolder } from '../../src/core/blob-key.ts';
 import { makeClip } from '../helpers/media.ts';
 import { multipartBody, startHarness, type Harness } from './api-harness.ts';
 
@@ -411,6 +411,44 @@ describe('jobs, uploads and files', () => {
     assert.equal(del.json().status, 'deleted');
     assert.equal((await h.app.inject({ method: 'GET', url: path })).statusCode, 404);
     assert.equal((await get(`/v1/jobs/${j.id}/output`, k)).statusCode, 404);
+  });
+
+  it('cancel of a split job removes the intermediates its finished segments left in the blob store', async () => {
+    const { id: keyId, key: k } = await h.newKey(100);
+    const url = await upload(k);
+    const j = (await post('/v1/jobs', k, { video_url: url })).json();
+    // Play the workers' part: the job is split in two, segment 0 is rendered and stored, and
+    // segment 1 waits in the queue. No render is running, so no worker's heartbeat will see the
+    // cancel and clean up; the join that would have deleted the intermediates never comes.
+    const running = await h.deps.store.beginProcessing(j.id, 'test-worker');
+    assert.ok(running?.runId);
+    const segments = await h.deps.store.createSegments(j.id, running.runId, [
+      { startFrame: 0, endFrame: 8 },
+      { startFrame: 8, endFrame: 15 },
+    ]);
+    assert.equal(segments?.length, 2);
+    const begun = await h.deps.store.beginSegment(j.id, 0, 'test-worker');
+    assert.ok(begun?.segment.runId);
+    const prefix = segmentBlobPrefix(running, 0, begun.segment.runId);
+    const file = join(h.dir, 'segment.webm');
+    await writeFile(file, Buffer.alloc(100, 7));
+    await h.deps.blobs.put(`${prefix}/video.webm`, { path: file });
+    await h.deps.blobs.put(`${prefix}/mask.mp4`, { path: file });
+    const finished = await h.deps.store.finishSegment({
+      jobId: j.id,
+      index: 0,
+      runId: begun.segment.runId,
+      blobPrefix: prefix,
+    });
+    assert.deepEqual(finished, { allDone: false });
+
+    const canceled = await post(`/v1/jobs/${j.id}/cancel`, k);
+    assert.equal(canceled.statusCode, 200);
+    assert.equal(canceled.json().status, 'canceled');
+    assert.equal(await h.deps.blobs.deletePrefix(segmentsBlobFolder({ keyId, id: j.id })), 0, 'left behind');
+    // The job's own input copy stays (DELETE removes it).
+    assert.ok(running.inputBlob);
+    assert.equal((await h.deps.blobs.stat(running.inputBlob))?.size, clip.length);
   });
 
   it('expires signed links after their lifetime', async () => {

@@ -7,37 +7,11 @@ import type { JobRecord } from '../../src/core/job.ts';
 import { parseEntry } from '../../src/core/queue-entries.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.ts';
 import { defaultSplit, type SplitSettings } from '../../src/worker/worker-runtime.ts';
-import { countFrames, ffmpeg, ffprobeJson, readGray, readWebmAlpha, tempDir } from '../helpers/media.ts';
-import { waitFor, workerFixture, type WorkerFixture } from './worker-fixture.ts';
+import { countFrames, ffprobeJson, readGray, readWebmAlpha, tempDir } from '../helpers/media.ts';
+import { longClip, waitFor, workerFixture, type WorkerFixture } from './worker-fixture.ts';
 
 const seconds = 12;
 const split: SplitSettings = { ...defaultSplit, minSeconds: 4, segmentSeconds: 4 };
-
-/** The moving square of squareClip with a tone, and a keyframe every 2 s (-g 50 at 25 fps). */
-async function longClip(path: string): Promise<void> {
-  await ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=0x336699:size=320x240:rate=25:duration=${seconds}[bg];color=c=red:size=80x80:rate=25:duration=${seconds}[sq];[bg][sq]overlay=x='40+t*16':y='80+20*sin(t)'`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '50',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    path,
-  ]);
-}
 
 /** Video frame timestamps and where the audio starts and ends, from the packets ffprobe reads. */
 async function timing(file: string): Promise<{ pts: string[]; audioStart: number; audioEnd: number }> {
@@ -66,7 +40,7 @@ describe('split and join (SQLite store, lease queue, 2 workers, human model)', (
   before(async () => {
     ({ dir: clips, cleanup: cleanupClips } = await tempDir('alphacut-split-'));
     clip = join(clips, 'long.mp4');
-    await longClip(clip);
+    await longClip(clip, seconds);
   });
   after(() => cleanupClips());
 

@@ -31,6 +31,35 @@ export async function squareClip(path: string, seconds: number): Promise<void> {
   ]);
 }
 
+/**
+ * The moving square of squareClip with a 440 Hz tone, and a keyframe every 2 s (-g 50 at
+ * 25 fps): long enough to split into segments at keyframes (split-join and distributed-split).
+ */
+export async function longClip(path: string, seconds: number): Promise<void> {
+  await ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=0x336699:size=320x240:rate=25:duration=${seconds}[bg];color=c=red:size=80x80:rate=25:duration=${seconds}[sq];[bg][sq]overlay=x='40+t*16':y='80+20*sin(t)'`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '50',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    path,
+  ]);
+}
+
 export interface WorkerFixture {
   dir: string;
   dbFile: string;

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { segmentsBlobFolder } from '../../core/blob-key.ts';
 import { billableSeconds, creditsFor } from '../../core/credits.ts';
 import { AlphacutError } from '../../core/errors.ts';
 import {
@@ -261,14 +262,18 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  /** The job's own queue entry and, for a split job, its segments' and its join's. */
-  const removeQueueEntries = async (jobId: string): Promise<void> => {
+  /**
+   * The job's own queue entry and, for a split job, its segments' and its join's. Returns
+   * whether the job was split.
+   */
+  const removeQueueEntries = async (jobId: string): Promise<boolean> => {
     const segments = await deps.store.listSegments(jobId);
     await Promise.all([
       deps.queue.remove(jobId),
       ...(segments.length > 0 ? [deps.queue.remove(joinEntry(jobId))] : []),
       ...segments.map((s) => deps.queue.remove(segmentEntry(jobId, s.index))),
     ]);
+    return segments.length > 0;
   };
 
   r.post(
@@ -281,7 +286,15 @@ export function registerJobsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const job = await owned(req, req.params.id);
       const canceled = await deps.store.cancelJob(keyIdOf(req), job.id);
       // Workers notice on their next heartbeat; removing the entries only spares them a claim.
-      await removeQueueEntries(job.id);
+      const split = await removeQueueEntries(job.id);
+      // Finished segments' intermediates wait for a join that will not come. A worker deletes
+      // them only when it sees the cancel during a render of the job, which it may not be
+      // doing now (the rest queued, or the join not yet claimed). A render still uploading
+      // after this finds the job canceled and drops its own files.
+      if (split)
+        await deps.blobs
+          .deletePrefix(segmentsBlobFolder(job))
+          .catch((err: unknown) => req.log.warn({ err }, `job ${job.id}: segment intermediates not deleted`));
       deps.onWebhookEvents?.();
       return { success: true, message: 'Job canceled.', ...(await viewOf(req, canceled)) };
     },
