@@ -27,3 +27,16 @@ export const INPUT_DEMUXERS = [
 export function untrustedInputArgs(): string[] {
   return ['-protocol_whitelist', INPUT_PROTOCOLS, '-format_whitelist', INPUT_DEMUXERS];
 }
+
+/**
+ * For a blob of our own store read over a presigned GET (probe.ts probeBlob) and never for a URL
+ * a user gave: https needs tls over tcp, plain http (a local S3-compatible server) tcp. No
+ * `crypto` (encrypted HLS only), no `httpproxy` (CONNECT tunnels), no `file`: a redirect or a
+ * reference inside the media cannot reach local files. The demuxers stay INPUT_DEMUXERS.
+ */
+export const URL_INPUT_PROTOCOLS = 'http,https,tcp,tls';
+
+/** Arguments to put before `-i <presigned url>` when ffmpeg reads one of our blobs over HTTP(S). */
+export function untrustedUrlInputArgs(): string[] {
+  return ['-protocol_whitelist', URL_INPUT_PROTOCOLS, '-format_whitelist', INPUT_DEMUXERS];
+}

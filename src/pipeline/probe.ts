@@ -2,8 +2,9 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AlphacutError } from '../core/errors.ts';
+import type { BlobStore } from '../core/ports/blob-store.ts';
 import { runToCompletion } from './ffmpeg-process.ts';
-import { untrustedInputArgs } from './ffmpeg-input-policy.ts';
+import { untrustedInputArgs, untrustedUrlInputArgs } from './ffmpeg-input-policy.ts';
 
 /** What the rest of the pipeline needs to know about an input video, in display orientation. */
 export interface MediaInfo {
@@ -97,28 +98,35 @@ function chooseFps(r?: string, avg?: string): { num: number; den: number } | und
  * ffmpeg picks the MP4 demuxer from a `.mp4` name even for a text file, and then reports a
  * missing moov atom; only a file that starts like an ISO-BMFF box really is a truncated MP4.
  */
-async function startsLikeIsoBmff(path: string): Promise<boolean> {
+function startsLikeIsoBmff(head: Buffer): boolean {
+  return ['ftyp', 'mdat', 'moov', 'free', 'wide', 'skip', 'pnot'].includes(head.toString('latin1', 4, 8));
+}
+
+async function fileHead(path: string): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
     const head = Buffer.alloc(12);
     await fh.read(head, 0, 12, 0);
-    return ['ftyp', 'mdat', 'moov', 'free', 'wide', 'skip', 'pnot'].includes(head.toString('latin1', 4, 8));
+    return head;
   } finally {
     await fh.close();
   }
 }
 
-/** Turns ffprobe's stderr into the reason a user can act on. */
-async function explainProbeFailure(stderr: string, path: string): Promise<AlphacutError> {
+/** Turns ffprobe's stderr into the reason a user can act on; `head` reads the input's first bytes. */
+async function explainProbeFailure(
+  stderr: string,
+  head: () => Promise<Buffer>,
+  notFound: () => AlphacutError,
+): Promise<AlphacutError> {
   const s = stderr.toLowerCase();
-  if (s.includes('moov atom not found') && (await startsLikeIsoBmff(path)))
+  if (s.includes('moov atom not found') && startsLikeIsoBmff(await head()))
     return new AlphacutError(
       'unsupported_media',
       'The file is truncated or incomplete: its index (moov atom) is missing, so it cannot be decoded. Upload the complete file.',
       { reason: 'truncated' },
     );
-  if (s.includes('no such file'))
-    return new AlphacutError('invalid_request', `Input file not found: ${path}`);
+  if (s.includes('no such file') || s.includes('404 not found')) return notFound();
   if (
     s.includes('invalid data found') ||
     s.includes('moov atom not found') ||
@@ -148,41 +156,127 @@ export async function probe(
 ): Promise<MediaInfo> {
   // Absolute, so ffprobe never reads a name like "a:b.mp4" as a protocol.
   const path = resolve(givenPath);
+  const notFound = (): AlphacutError => new AlphacutError('invalid_request', `Input file not found: ${path}`);
   let sizeBytes: number;
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new Error('not a file');
     sizeBytes = st.size;
   } catch {
-    throw new AlphacutError('invalid_request', `Input file not found: ${path}`);
+    throw notFound();
   }
   if (sizeBytes === 0)
     throw new AlphacutError('unsupported_media', 'The file is empty.', { reason: 'empty' });
+  const r = await runToCompletion('ffprobe', probeArgs(untrustedInputArgs(), path), signal);
+  if (signal?.aborted) throw new AlphacutError('canceled', 'Canceled.');
+  if (r.code !== 0 && r.code !== -1)
+    throw await explainProbeFailure(r.stderr, () => fileHead(path), notFound);
+  return mediaInfoOf(r, sizeBytes, limits);
+}
 
-  const { stdout, stderr, code } = await runToCompletion(
+function probeArgs(inputPolicy: string[], input: string): string[] {
+  return [
+    '-v',
+    'error',
+    ...inputPolicy,
+    '-count_packets',
+    '-show_streams',
+    '-show_format',
+    '-of',
+    'json',
+    '-i',
+    input,
+  ];
+}
+
+/** A blob store that can hand out presigned GETs (S3), so blobs can be probed where they are. */
+export type ProbeableBlobs = BlobStore & Required<Pick<BlobStore, 'presignGet'>>;
+
+export function canProbeInPlace(blobs: BlobStore): blobs is ProbeableBlobs {
+  return typeof blobs.presignGet === 'function';
+}
+
+/** How long the presigned URL handed to ffprobe lives, and so how long a blob probe may take. */
+export const blobProbeTimeoutSeconds = 600;
+/** A read that stalls this long (no byte from S3) fails the probe. */
+const blobProbeStallMicroseconds = 30_000_000;
+
+/**
+ * How ffprobe reaches the store: like the S3 SDK does, directly (no http_proxy from the
+ * environment), giving up on a stalled read, and checking the server's certificate (ffmpeg does
+ * not by default): against the system's CAs, or NODE_EXTRA_CA_CERTS where Node is told to trust
+ * a private CA for S3.
+ */
+function blobUrlOptions(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [
+    '-rw_timeout',
+    String(blobProbeStallMicroseconds),
+    '-http_proxy',
+    '',
+    '-tls_verify',
+    '1',
+    ...(env.NODE_EXTRA_CA_CERTS ? ['-ca_file', env.NODE_EXTRA_CA_CERTS] : []),
+  ];
+}
+
+/**
+ * Probes a blob in place, over HTTP(S), so that the API node needs no local copy of it. Only
+ * ever OUR keys: the URL is presigned here and never leaves this function; nothing a user sends
+ * can become ffprobe's input URL (that would be an SSRF through ffmpeg). The input policy is
+ * that of untrusted files plus the network protocols a presigned GET needs (see
+ * ffmpeg-input-policy.ts); the demuxers stay the same container list, so playlists and concat
+ * lists remain impossible, and the mov demuxer does not open a file's external data references
+ * (`dref`) unless `-enable_drefs 1` is given, so a crafted file cannot make ffprobe fetch other
+ * URLs either. Error messages never carry the URL (it holds a signature): every URL in them is
+ * replaced by `label`.
+ */
+export async function probeBlob(
+  blobs: ProbeableBlobs,
+  key: string,
+  label: string,
+  limits: ProbeLimits = defaultProbeLimits,
+  signal?: AbortSignal,
+): Promise<MediaInfo> {
+  const notFound = (): AlphacutError =>
+    new AlphacutError('invalid_request', `Input file not found: ${label}`);
+  const st = await blobs.stat(key);
+  if (!st) throw notFound();
+  if (st.size === 0) throw new AlphacutError('unsupported_media', 'The file is empty.', { reason: 'empty' });
+  const url = await blobs.presignGet(key, { expiresInSeconds: blobProbeTimeoutSeconds });
+  const deadline = AbortSignal.timeout(blobProbeTimeoutSeconds * 1000);
+  const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const r = await runToCompletion(
     'ffprobe',
-    [
-      '-v',
-      'error',
-      ...untrustedInputArgs(),
-      '-count_packets',
-      '-show_streams',
-      '-show_format',
-      '-of',
-      'json',
-      '-i',
-      path,
-    ],
-    signal,
+    probeArgs([...untrustedUrlInputArgs(), ...blobUrlOptions()], url),
+    both,
   );
   if (signal?.aborted) throw new AlphacutError('canceled', 'Canceled.');
+  if (deadline.aborted)
+    throw new AlphacutError('timeout', `${label}: probing took longer than ${blobProbeTimeoutSeconds} s.`);
+  const scrub = (text: string): string =>
+    text.replaceAll(url, label).replace(/\b(?:https?|tcp|tls):\/\/\S+/gi, label);
+  if (r.code !== 0 && r.code !== -1) {
+    const head = async (): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      for await (const c of await blobs.get(key, { start: 0, end: Math.min(11, st.size - 1) }))
+        chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    throw await explainProbeFailure(scrub(r.stderr), head, notFound);
+  }
+  return mediaInfoOf({ ...r, stderr: scrub(r.stderr) }, st.size, limits);
+}
+
+function mediaInfoOf(
+  { stdout, stderr, code }: { stdout: Buffer; stderr: string; code: number | null },
+  sizeBytes: number,
+  limits: ProbeLimits,
+): MediaInfo {
   if (code === -1)
     throw new AlphacutError(
       'internal_error',
       `ffprobe could not be started (is ffmpeg installed?): ${stderr}`,
     );
-  if (code !== 0) throw await explainProbeFailure(stderr, path);
-
   let parsed: z.infer<typeof probeSchema>;
   try {
     parsed = probeSchema.parse(JSON.parse(stdout.toString('utf8')));
