@@ -49,6 +49,12 @@ export class LocalBlobStore implements BlobStore {
     return { size: (await stat(target)).size };
   }
 
+  async copy(from: string, to: string): Promise<{ size: number }> {
+    const source = this.#path(from);
+    if (!(await this.stat(from))) throw new AlphacutError('not_found', `Blob ${from} was not found.`);
+    return this.put(to, { path: source });
+  }
+
   async get(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.#path(key);
     const s = await this.stat(key);

@@ -53,6 +53,20 @@ export function blobStoreContract(name: string, makeBlobs: MakeBlobStore): void 
         await blobs.check();
       }));
 
+    it('copy stores an independent copy; a missing source is not_found', () =>
+      withBlobs(async (blobs) => {
+        await blobs.put('key_a/uploads/upl_1/video.mp4', { stream: Readable.from([bytes]) });
+        await blobs.put('key_a/jobs/job_1/input.mp4', { stream: Readable.from([Buffer.from('old')]) });
+        assert.deepEqual(await blobs.copy('key_a/uploads/upl_1/video.mp4', 'key_a/jobs/job_1/input.mp4'), {
+          size: 1000,
+        });
+        assert.deepEqual(await buffer(await blobs.get('key_a/jobs/job_1/input.mp4')), bytes);
+        await blobs.delete('key_a/uploads/upl_1/video.mp4');
+        assert.deepEqual(await buffer(await blobs.get('key_a/jobs/job_1/input.mp4')), bytes);
+        await rejectsWith(blobs.copy('key_a/uploads/upl_1/video.mp4', 'key_a/jobs/job_1/x'), 'not_found');
+        assert.equal(await blobs.stat('key_a/jobs/job_1/x'), null);
+      }));
+
     it('byte ranges are inclusive, open-ended ranges run to the end, ranges past the end are refused', () =>
       withBlobs(async (blobs) => {
         await blobs.put('key_a/b.bin', { stream: Readable.from([bytes]) });

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -172,6 +173,28 @@ export class S3BlobStore implements BlobStore {
       queueSize: 2,
     }).done();
     return { size };
+  }
+
+  async copy(from: string, to: string): Promise<{ size: number }> {
+    const Key = this.#key(to);
+    const s = await this.stat(from);
+    if (!s) throw new AlphacutError('not_found', `Blob ${from} was not found.`);
+    // One CopyObject goes up to 5 GiB; larger objects (beyond any upload limit we ship) are streamed.
+    if (s.size > 5 * 1024 ** 3) return this.put(to, { stream: await this.get(from) });
+    const source = `${this.bucket}/${this.#key(from)}`;
+    try {
+      await this.#s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          CopySource: source.split('/').map(encodeURIComponent).join('/'),
+        }),
+      );
+    } catch (err) {
+      if (isMissing(err)) throw new AlphacutError('not_found', `Blob ${from} was not found.`);
+      throw err;
+    }
+    return { size: s.size };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

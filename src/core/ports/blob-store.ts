@@ -35,6 +35,11 @@ export interface PresignGetOptions {
 export interface BlobStore {
   /** Stores (replacing) a blob; readers never see a partly written one. Resolves to its size. */
   put(key: string, source: BlobSource): Promise<{ size: number }>;
+  /**
+   * Stores a copy of blob `from` as `to` (replacing it), without the bytes passing through this
+   * process where the store can copy by itself (S3 CopyObject). `not_found` if `from` is absent.
+   */
+  copy(from: string, to: string): Promise<{ size: number }>;
   /** A stream of the blob or of a byte range of it; `not_found` if absent, `invalid_request` for a range past the end. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** null when absent. */
