@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlphacutError, type ErrorCode } from '../core/errors.ts';
 import type { SsrfPolicy } from './ssrf-policy.ts';
@@ -147,6 +147,26 @@ export class GuardedFetcher {
 
   /** GET `url` into `destPath` (removed again on failure). */
   async download(url: string, destPath: string, options: FetchOptions = {}): Promise<DownloadResult> {
+    try {
+      return await this.stream(url, (body) => pipeline(body, createWriteStream(destPath)), options);
+    } catch (err) {
+      await rm(destPath, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * GET `url` and hand its body to `consume` (which must read it to the end or fail), under the
+   * same guard and limits as download: the body errors once it passes maxBytes, and the whole
+   * exchange, consume included, is bounded by timeoutMs. `meta` is known before the first byte
+   * (a consumer can name what it stores after it). An empty body is refused after `consume`
+   * resolved: whatever it stored is then the caller's to delete, as on any failure.
+   */
+  async stream<T>(
+    url: string,
+    consume: (body: Readable, meta: Omit<DownloadResult, 'bytes'>) => Promise<T>,
+    options: FetchOptions = {},
+  ): Promise<DownloadResult & { result: T }> {
     const limits = { ...this.#defaults, ...options.limits };
     const label = options.label ?? 'url';
     try {
@@ -162,24 +182,41 @@ export class GuardedFetcher {
           throw tooLarge(limits.maxBytes);
         }
         let bytes = 0;
+        let bodyFailure: FetchFailure | undefined;
         const counter = new Transform({
           transform(chunk: Buffer, _enc, cb) {
             bytes += chunk.length;
-            if (bytes > limits.maxBytes) cb(tooLarge(limits.maxBytes));
+            if (bytes > limits.maxBytes) cb((bodyFailure = tooLarge(limits.maxBytes)));
             else cb(null, chunk);
           },
         });
-        await pipeline(res, counter, createWriteStream(destPath), { signal });
-        if (bytes === 0) throw new FetchFailure('empty', 'the server sent an empty body');
-        return {
-          bytes,
+        // Not stream.pipeline: the consumer owns the readable end; errors and aborts reach it here.
+        res.on('error', (e) => counter.destroy(e));
+        const onAbort = (): void => {
+          res.destroy();
+          counter.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        res.pipe(counter);
+        const meta = {
           contentType: res.headers['content-type'],
           finalUrl: finalUrl.toString(),
           filename: filenameFrom(res.headers, finalUrl),
         };
+        let result: T;
+        try {
+          result = await consume(counter, meta);
+        } catch (err) {
+          res.destroy();
+          throw bodyFailure ?? err;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+        if (bodyFailure) throw bodyFailure;
+        if (bytes === 0) throw new FetchFailure('empty', 'the server sent an empty body');
+        return { ...meta, bytes, result };
       });
     } catch (err) {
-      await rm(destPath, { force: true });
       throw toAlphacutError(err, label, url);
     }
   }
