@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import sharp from 'sharp';
 import { jobBlobKey } from '../core/blob-key.ts';
 import { AlphacutError, isAlphacutError } from '../core/errors.ts';
@@ -8,7 +7,7 @@ import { isUploadId } from '../core/job.ts';
 import type { BlobStore } from '../core/ports/blob-store.ts';
 import type { JobStore, UploadRecord } from '../core/ports/job-store.ts';
 import type { GuardedFetcher } from '../net/guarded-fetcher.ts';
-import { probe, type MediaInfo } from '../pipeline/probe.ts';
+import { canProbeInPlace, probe, probeBlob, type MediaInfo } from '../pipeline/probe.ts';
 import type { ApiConfig } from './api-deps.ts';
 
 /**
@@ -64,12 +63,49 @@ export async function probeUntrusted(
   }
 }
 
-/** Checks that `path` is a raster image the compositor can decode; its format name. */
-async function checkImage(path: string, field: string): Promise<string> {
+/**
+ * Probes a stored blob where it is: over a presigned GET where the store has one (S3: no copy on
+ * the API node), else through localPath (local disk: the blob file itself). Error messages
+ * never carry a path or URL.
+ */
+export async function probeStored(
+  blobs: BlobStore,
+  key: string,
+  limits: ApiConfig['probeLimits'],
+  label: string,
+): Promise<MediaInfo> {
+  if (canProbeInPlace(blobs)) return probeBlob(blobs, key, label, limits);
+  const local = await blobs.localPath(key);
+  try {
+    return await probeUntrusted(local.path, limits, label);
+  } finally {
+    await local.release();
+  }
+}
+
+/**
+ * Checks that a stored blob is a raster image the compositor can decode; its format name. Read
+ * by sharp from the blob file on local disk, or from a stream of it (S3): sharp then holds the
+ * image in memory (at most fetchMaxBytes) instead of on the API node's disk.
+ */
+async function checkImage(blobs: BlobStore, key: string, field: string): Promise<string> {
   let format: string | undefined;
   try {
     // Header only: no full decode here; sharp's pixel limit still refuses decompression bombs.
-    format = (await sharp(path, { failOn: 'error' }).metadata()).format;
+    if (canProbeInPlace(blobs)) {
+      const reader = sharp({ failOn: 'error' });
+      const body = await blobs.get(key);
+      body.on('error', (e) => reader.destroy(e));
+      body.pipe(reader);
+      format = (await reader.metadata()).format;
+    } else {
+      const local = await blobs.localPath(key);
+      try {
+        format = (await sharp(local.path, { failOn: 'error' }).metadata()).format;
+      } finally {
+        await local.release();
+      }
+    }
   } catch {
     format = undefined;
   }
@@ -80,6 +116,13 @@ async function checkImage(path: string, field: string): Promise<string> {
       { reason: 'not_image', field, fields: [{ field, message: 'not a supported image' }] },
     );
   return format === 'jpeg' ? 'jpg' : format;
+}
+
+/** A probe failure named after the request field it came from. */
+function inField(err: unknown, field: string): unknown {
+  return isAlphacutError(err)
+    ? new AlphacutError(err.code, `${field}: ${err.message}`, { ...err.details, field })
+    : err;
 }
 
 function safeExtension(name: string | undefined, fallback: string): string {
@@ -139,10 +182,14 @@ export class MediaIntake {
       const key = jobBlobKey(keyId, jobId, `input.${safeExtension(up.filename, 'bin')}`);
       // No probe: the bytes went to S3 directly (presigned PUT) and are checked now.
       if (up.probe === null) return { blobKey: key, media: await this.#copyDirect(up, key, 'video_url') };
-      await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
+      await this.#blobs.copy(up.blobKey, key);
       return { blobKey: key, media: up.probe as unknown as MediaSummary };
     }
-    return this.#fetchProbed(keyId, jobId, videoUrl, 'video_url', 'input');
+    // A new job: its folder is empty, so the input goes to its final key directly.
+    const got = await this.#fetchProbed(videoUrl, 'video_url', (filename) =>
+      jobBlobKey(keyId, jobId, `input.${safeExtension(filename, 'bin')}`),
+    );
+    return { blobKey: got.key, media: got.media };
   }
 
   /**
@@ -169,103 +216,145 @@ export class MediaIntake {
           { reason: 'not_image', field, fields: [{ field, message: 'an upload is a video, not an image' }] },
         );
       const key = jobBlobKey(keyId, jobId, `background.${safeExtension(up.filename, 'bin')}`);
-      if (up.probe === null) await this.#copyDirect(up, key, field);
-      else await this.#blobs.put(key, { stream: await this.#blobs.get(up.blobKey) });
+      if (up.probe === null)
+        return (
+          await this.#staged(
+            keyId,
+            jobId,
+            (stage) => this.#copyDirect(up, stage, field),
+            () => key,
+          )
+        ).key;
+      await this.#blobs.copy(up.blobKey, key);
       return key;
     }
-    if (kind === 'image') return this.#fetchImage(keyId, jobId, url, field);
-    return (await this.#fetchProbed(keyId, jobId, url, field, 'background')).blobKey;
+    if (kind === 'image') {
+      const staged = await this.#staged(
+        keyId,
+        jobId,
+        async (stage) => {
+          await this.#fetchInto(url, field, stage);
+          return checkImage(this.#blobs, stage, field);
+        },
+        (ext) => jobBlobKey(keyId, jobId, `background.${ext}`),
+      );
+      return staged.key;
+    }
+    const staged = await this.#staged(
+      keyId,
+      jobId,
+      (stage) => this.#fetchProbed(url, field, () => stage),
+      (r) => jobBlobKey(keyId, jobId, `background.${safeExtension(r.filename, 'bin')}`),
+    );
+    return staged.key;
+  }
+
+  /**
+   * Stores a background under a staging key of the job's folder, checks it there, and only then
+   * copies it to its final key: a job restarted with a new background keeps its old one until
+   * the new one passed (they can have the same name), and an image's name needs its format.
+   */
+  async #staged<T>(
+    keyId: string,
+    jobId: string,
+    fill: (stage: string) => Promise<T>,
+    finalKey: (result: T) => string,
+  ): Promise<{ key: string; result: T }> {
+    const stage = jobBlobKey(keyId, jobId, `intake-${randomUUID()}`);
+    try {
+      const result = await fill(stage);
+      const key = finalKey(result);
+      await this.#blobs.copy(stage, key);
+      return { key, result };
+    } finally {
+      await this.#blobs.delete(stage).catch(() => undefined);
+    }
   }
 
   /**
    * An upload that went to S3 directly (presigned PUT) has not been probed: the bytes are checked
-   * now, before the job exists and before any credit moves. They are fetched once into the node's
-   * scratch dir (ffprobe reads only local files, see pipeline/ffmpeg-input-policy.ts), probed and
-   * stored as the job's copy, so what was probed is what the worker renders; the file is deleted
-   * right after.
+   * now, before the job exists and before any credit moves. The object is copied into the job's
+   * folder first (server-side on S3) and the copy is what gets checked, so what was probed is
+   * what the worker renders even if the client PUTs again through the still valid upload URL.
+   * The probe reads the copy in place (probeStored): no byte on the API node's disk.
    */
   async #copyDirect(up: UploadRecord, key: string, field: string): Promise<MediaSummary> {
-    const stored = await this.#blobs.stat(up.blobKey);
-    if (!stored)
-      throw new AlphacutError(
-        'invalid_request',
-        `${field}: upload ${up.id} has no file yet; PUT the video to its upload_url first.`,
-        { reason: 'upload_missing', field, fields: [{ field, message: 'nothing was uploaded' }] },
-      );
-    if (stored.size > this.#config.uploadMaxBytes)
-      throw new AlphacutError(
+    const tooLarge = (): AlphacutError =>
+      new AlphacutError(
         'payload_too_large',
         `${field}: upload ${up.id} is larger than the upload limit of ${this.#config.uploadMaxBytes} bytes.`,
         { limit_bytes: this.#config.uploadMaxBytes, field },
       );
-    const local = await this.#blobs.localPath(up.blobKey);
+    const missing = (): AlphacutError =>
+      new AlphacutError(
+        'invalid_request',
+        `${field}: upload ${up.id} has no file yet; PUT the video to its upload_url first.`,
+        { reason: 'upload_missing', field, fields: [{ field, message: 'nothing was uploaded' }] },
+      );
+    const stored = await this.#blobs.stat(up.blobKey);
+    if (!stored) throw missing();
+    if (stored.size > this.#config.uploadMaxBytes) throw tooLarge();
     try {
-      // Replaced through the still valid upload URL since the stat: the limit holds all the same.
-      if ((await stat(local.path)).size > this.#config.uploadMaxBytes)
-        throw new AlphacutError(
-          'payload_too_large',
-          `${field}: upload ${up.id} is larger than the upload limit of ${this.#config.uploadMaxBytes} bytes.`,
-          { limit_bytes: this.#config.uploadMaxBytes, field },
-        );
-      let info: MediaInfo;
       try {
-        info = await probeUntrusted(local.path, this.#config.probeLimits, 'the file');
+        await this.#blobs.copy(up.blobKey, key);
       } catch (err) {
-        if (isAlphacutError(err))
-          throw new AlphacutError(err.code, `${field}: ${err.message}`, { ...err.details, field });
+        if (isAlphacutError(err) && err.code === 'not_found') throw missing();
         throw err;
       }
-      await this.#blobs.put(key, { path: local.path });
-      return mediaSummary(info);
-    } finally {
-      await local.release();
+      // Replaced through the still valid upload URL since the stat: the limit holds all the same.
+      if (((await this.#blobs.stat(key))?.size ?? 0) > this.#config.uploadMaxBytes) throw tooLarge();
+      try {
+        return mediaSummary(await probeStored(this.#blobs, key, this.#config.probeLimits, 'the file'));
+      } catch (err) {
+        throw inField(err, field);
+      }
+    } catch (err) {
+      await this.#blobs.delete(key).catch(() => undefined);
+      throw err;
     }
   }
 
-  async #fetchImage(keyId: string, jobId: string, url: string, field: string): Promise<string> {
-    await mkdir(this.#config.tmpDir, { recursive: true });
-    const tmp = join(this.#config.tmpDir, `${randomUUID()}.download`);
-    try {
-      await this.#fetcher.download(url, tmp, {
-        label: field,
-        limits: { maxBytes: this.#config.fetchMaxBytes },
-      });
-      const ext = await checkImage(tmp, field);
-      const key = jobBlobKey(keyId, jobId, `background.${ext}`);
-      await this.#blobs.put(key, { path: tmp });
-      return key;
-    } finally {
-      await rm(tmp, { force: true });
-    }
-  }
-
-  async #fetchProbed(
-    keyId: string,
-    jobId: string,
+  /**
+   * Streams `url` (through the SSRF guard, within fetchMaxBytes) into blob `key(filename)`; no
+   * byte touches the API node's disk. The blob is deleted again on any failure.
+   */
+  async #fetchInto(
     url: string,
     field: string,
-    name: string,
-  ): Promise<{ blobKey: string; media: MediaSummary }> {
-    await mkdir(this.#config.tmpDir, { recursive: true });
-    const tmp = join(this.#config.tmpDir, `${randomUUID()}.download`);
+    key: string | ((filename: string | undefined) => string),
+  ): Promise<{ key: string; filename: string | undefined }> {
+    let target: string | undefined;
+    let filename: string | undefined;
     try {
-      const got = await this.#fetcher.download(url, tmp, {
-        label: field,
-        limits: { maxBytes: this.#config.fetchMaxBytes },
-      });
-      let info: MediaInfo;
-      try {
-        info = await probeUntrusted(tmp, this.#config.probeLimits, 'the file');
-      } catch (err) {
-        if (isAlphacutError(err))
-          throw new AlphacutError(err.code, `${field}: ${err.message}`, { ...err.details, field });
-        throw err;
-      }
-      const key = jobBlobKey(keyId, jobId, `${name}.${safeExtension(got.filename, 'bin')}`);
-      await this.#blobs.put(key, { path: tmp });
-      return { blobKey: key, media: mediaSummary(info) };
-    } finally {
-      await rm(tmp, { force: true });
+      await this.#fetcher.stream(
+        url,
+        async (body, meta) => {
+          filename = meta.filename;
+          target = typeof key === 'string' ? key : key(filename);
+          await this.#blobs.put(target, { stream: body });
+        },
+        { label: field, limits: { maxBytes: this.#config.fetchMaxBytes } },
+      );
+    } catch (err) {
+      if (target) await this.#blobs.delete(target).catch(() => undefined);
+      throw err;
+    }
+    return { key: target as string, filename };
+  }
+
+  /** A video from `url`, stored as blob `key(filename)` and probed there; deleted on failure. */
+  async #fetchProbed(
+    url: string,
+    field: string,
+    key: (filename: string | undefined) => string,
+  ): Promise<{ key: string; filename: string | undefined; media: MediaSummary }> {
+    const got = await this.#fetchInto(url, field, key);
+    try {
+      const info = await probeStored(this.#blobs, got.key, this.#config.probeLimits, 'the file');
+      return { ...got, media: mediaSummary(info) };
+    } catch (err) {
+      await this.#blobs.delete(got.key).catch(() => undefined);
+      throw inField(err, field);
     }
   }
 }

@@ -1,8 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
 import type {} from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -13,7 +11,7 @@ import { isUploadId, newUploadId } from '../../core/job.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { sendError } from '../error-envelope.ts';
 import { claimIdempotencyKey } from '../idempotency-hooks.ts';
-import { mediaSummary, probeUntrusted } from '../media-intake.ts';
+import { mediaSummary, probeStored } from '../media-intake.ts';
 import { keyIdOf, originOf } from '../request-context.ts';
 
 /** A file name safe to echo and to derive an extension from. */
@@ -113,22 +111,24 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
         throw new AlphacutError('invalid_request', 'file: a file field is required.', {
           fields: [{ field: 'file', message: 'required' }],
         });
-      await mkdir(deps.config.tmpDir, { recursive: true });
-      const tmp = join(deps.config.tmpDir, `${randomUUID()}.upload`);
+      const id = newUploadId();
+      const filename = cleanFilename(part.filename);
+      const blobKey = uploadKeyFor(keyId, id, filename);
+      let kept = false;
       try {
-        // The body is a stream: its hash for Idempotency-Key is taken on the way to disk, and the
-        // key is claimed once the whole file is here (a replay then stores nothing).
+        // Streamed straight into its blob (S3: a multipart upload; local disk: the blob file), so
+        // the API node keeps no copy of its own. The hash for Idempotency-Key is taken on the
+        // way, and the key is claimed once the whole file is stored (a replay deletes it again).
         const hash = createHash('sha256').update(`${req.method} ${req.url}\n${part.filename}\n`);
-        await pipeline(
-          part.file,
-          async function* (chunks: AsyncIterable<Buffer>) {
-            for await (const c of chunks) {
+        const hashed = Readable.from(
+          (async function* () {
+            for await (const c of part.file as AsyncIterable<Buffer>) {
               hash.update(c);
               yield c;
             }
-          },
-          createWriteStream(tmp),
+          })(),
         );
+        const { size } = await deps.blobs.put(blobKey, { stream: hashed });
         if (part.file.truncated)
           throw new AlphacutError(
             'payload_too_large',
@@ -136,15 +136,11 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
             { limit_bytes: deps.config.uploadMaxBytes },
           );
         if ((await claimIdempotencyKey(req, reply, deps, hash.digest('hex'))) === 'replayed') return reply;
-        // Probed before it is accepted: a non-video never becomes an upload id.
-        const info = await probeUntrusted(tmp, deps.config.probeLimits, 'the file');
-        const id = newUploadId();
-        const filename = cleanFilename(part.filename);
-        const blobKey = uploadKeyFor(keyId, id, filename);
-        const size = (await stat(tmp)).size;
-        await deps.blobs.put(blobKey, { path: tmp });
+        // Probed where it is stored, before it is accepted: a non-video never becomes an upload id.
+        const info = await probeStored(deps.blobs, blobKey, deps.config.probeLimits, 'the file');
         const summary = mediaSummary(info);
         await deps.store.createUpload({ id, keyId, blobKey, filename, size, probe: { ...summary } });
+        kept = true;
         return reply.code(201).send({
           success: true,
           video_id: id,
@@ -157,7 +153,8 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: ApiDeps): void
           fps: summary.fps,
         });
       } finally {
-        await rm(tmp, { force: true });
+        // Too large, replayed, not a video, or any other failure: no upload record, no blob.
+        if (!kept) await deps.blobs.delete(blobKey).catch(() => undefined);
       }
     },
   );
