@@ -236,6 +236,40 @@ describe('GuardedFetcher', () => {
     assert.ok(Date.now() - t0 < 5000);
   });
 
+  it('streams a body to a consumer under the same limits (no file)', async () => {
+    const collect = async (body: AsyncIterable<Buffer>): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c);
+      return Buffer.concat(chunks);
+    };
+    const r = await allowLoopback.stream(`${srv.base}/video.mp4`, (body, meta) => {
+      assert.equal(meta.filename, 'video.mp4', 'known before the first byte');
+      return collect(body);
+    });
+    assert.equal(r.bytes, payload.length);
+    assert.deepEqual(r.result, payload);
+    // Over the limit mid-body: the consumer sees the stream fail and the error says why.
+    let consumerSaw: unknown;
+    await rejectsWith(
+      allowLoopback.stream(
+        `${srv.base}/chunked`,
+        (body) =>
+          collect(body).catch((e: unknown) => {
+            consumerSaw = e;
+            throw e;
+          }),
+        { limits: { maxBytes: 200_000 } },
+      ),
+      'payload_too_large',
+    );
+    assert.ok(consumerSaw, 'the consumer was stopped');
+    await rejectsWith(
+      allowLoopback.stream(`${srv.base}/stall`, collect, { limits: { idleTimeoutMs: 300 } }),
+      'timeout',
+    );
+    await rejectsWith(allowLoopback.stream(`${srv.base}/empty`, collect), 'unsupported_media', 'empty');
+  });
+
   it('posts a body and reports the status without following redirects', async () => {
     const r = await allowLoopback.send(`${srv.base}/hook`, { body: Buffer.from('ping') });
     assert.equal(r.status, 204);
