@@ -242,7 +242,8 @@ export async function probeBlob(
   const st = await blobs.stat(key);
   if (!st) throw notFound();
   if (st.size === 0) throw new AlphacutError('unsupported_media', 'The file is empty.', { reason: 'empty' });
-  const url = await blobs.presignGet(key, { expiresInSeconds: blobProbeTimeoutSeconds });
+  // Signed for this node's own S3 address (ALPHACUT_S3_PUBLIC_ENDPOINT is for clients only).
+  const url = await blobs.presignGet(key, { expiresInSeconds: blobProbeTimeoutSeconds, forThisNode: true });
   const deadline = AbortSignal.timeout(blobProbeTimeoutSeconds * 1000);
   const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const r = await runToCompletion(

@@ -67,6 +67,23 @@ else {
       );
     });
 
+    it('presigned GETs for clients use the public endpoint; forThisNode the one this process uses', async () => {
+      const publicClient = new S3Client({
+        ...s3ClientConfigFromEnv(s3.env),
+        endpoint: 'http://media.example.invalid:9000',
+        forcePathStyle: true,
+      });
+      const blobs = new S3BlobStore({ client, bucket: newBucket(), signingClient: publicClient });
+      await blobs.ensureBucket();
+      await blobs.put('k/x', { stream: Readable.from([Buffer.from('hello')]) });
+      const forClients = await blobs.presignGet('k/x', { expiresInSeconds: 60 });
+      assert.equal(new URL(forClients).host, 'media.example.invalid:9000');
+      const forUs = await blobs.presignGet('k/x', { expiresInSeconds: 60, forThisNode: true });
+      assert.equal(new URL(forUs).origin, new URL(s3.endpoint).origin);
+      assert.equal(await (await fetch(forUs)).text(), 'hello');
+      publicClient.destroy();
+    });
+
     it('presigned GET serves the object with the given headers; a tampered or expired URL is refused', async () => {
       const blobs = new S3BlobStore({ client, bucket: newBucket() });
       await blobs.ensureBucket();

@@ -297,7 +297,7 @@ export class S3BlobStore implements BlobStore {
 
   presignGet(key: string, opts: PresignGetOptions): Promise<string> {
     return getSignedUrl(
-      this.#signer,
+      opts.forThisNode ? this.#s3 : this.#signer,
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: this.#key(key),

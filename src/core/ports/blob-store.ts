@@ -26,6 +26,11 @@ export interface PresignGetOptions {
   /** Served as the response's Content-Type / Content-Disposition. */
   contentType?: string;
   contentDisposition?: string;
+  /**
+   * For this process's own use (ffprobe reading a blob in place), not for clients: signed for
+   * the address this process reaches the store at, which can differ from the public one.
+   */
+  forThisNode?: boolean;
 }
 
 /**
