@@ -1,6 +1,7 @@
 import type { Segmenter } from '../models/segmenter.ts';
 import type { TierConfig } from '../models/tiers.ts';
 import { lumaOf, resizeRgb } from './frame-resizer.ts';
+import { CUT_HISTOGRAM_DISTANCE, LumaHistogramChange } from './scene-cut.ts';
 import { defaultSubjectCrop, SubjectCropSegmenter } from './subject-crop.ts';
 
 /** A decoded frame with its model-resolution copy and its (raw, unrefined) matte. */
@@ -57,6 +58,7 @@ export async function* matteStream(
   const interval = Math.max(1, tier.keyframeInterval);
   let index = 0;
   let lastKey: { index: number; matte: Float32Array; luma: Uint8Array } | undefined;
+  const histogram = new LumaHistogramChange();
   let pending: Pending[] = [];
   let prevLuma: Uint8Array | undefined;
 
@@ -104,8 +106,13 @@ export async function* matteStream(
     if (signal.aborted) return;
     yield* releaseHeld(low.luma);
     const change = lastKey ? meanAbsDiff(low.luma, lastKey.luma) : Infinity;
-    // A cut is a jump between consecutive frames; a pan drifts away from the key frame gradually.
-    const cut = prevLuma !== undefined && meanAbsDiff(low.luma, prevLuma) > SCENE_CUT_LUMA;
+    // A cut is a jump between consecutive frames; a pan drifts away from the key frame gradually,
+    // and keeps the histogram where it was (scene-cut.ts).
+    const histogramChange = histogram.next(low.luma);
+    const cut =
+      prevLuma !== undefined &&
+      meanAbsDiff(low.luma, prevLuma) > SCENE_CUT_LUMA &&
+      histogramChange > CUT_HISTOGRAM_DISTANCE;
     prevLuma = low.luma;
     const due = !lastKey || index - lastKey.index >= interval || change > tier.rekeyThreshold || cut;
     if (!due) {

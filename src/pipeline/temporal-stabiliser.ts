@@ -26,7 +26,9 @@
  *                  more than δ; δ triples near α = 0.5, where the model is least sure and
  *                  pixels would otherwise toggle between in and out. (Exactly repeated alpha
  *                  also costs almost nothing to encode.)
- *   scene cut:     mean_i |L_t − L_{t−1}| > cutThreshold → S_t = α_t everywhere, state reset.
+ *   scene cut:     mean_i |L_t − L_{t−1}| > cutThreshold and the luma histogram moved by more
+ *                  than CUT_HISTOGRAM_DISTANCE (scene-cut.ts: a fast pan passes the first test
+ *                  alone) → S_t = α_t everywhere, state reset.
  *
  * In a moving region m = 1, so β = 0 and S_t = α_t: the new matte is taken in the same frame,
  * and the region the subject left (the image changed there too) is cleared at once. In a still
@@ -43,6 +45,7 @@
  * All buffers are allocated in the constructor; `apply` allocates nothing.
  */
 import { boxMean, inverseCounts } from './guided-upsample.ts';
+import { CUT_HISTOGRAM_DISTANCE, LumaHistogramChange } from './scene-cut.ts';
 
 export interface TemporalStabiliserOptions {
   /** Matte resolution (the matte and the guide luma have width·height values). */
@@ -87,6 +90,7 @@ export class TemporalStabiliser {
   private readonly invX: Float64Array;
   private readonly invY: Float64Array;
   private readonly hist: Int32Array;
+  private readonly histogram = new LumaHistogramChange();
   private hasPrev = false;
   /** Noise level (median smoothed luma difference) measured on the last frame. */
   noiseLevel = 0;
@@ -122,6 +126,7 @@ export class TemporalStabiliser {
   /** Forgets the history: the next frame passes through unchanged. */
   reset(): void {
     this.hasPrev = false;
+    this.histogram.reset();
   }
 
   /**
@@ -138,6 +143,7 @@ export class TemporalStabiliser {
     }
     const prev = this.prevLuma;
     const state = this.state;
+    const histogramChange = this.histogram.next(guideLuma);
 
     if (!this.hasPrev) {
       const scale = guideLuma instanceof Uint8Array ? 1 / 255 : 1;
@@ -171,7 +177,7 @@ export class TemporalStabiliser {
         prev[i] = l;
       }
     }
-    if (total / n > this.cutThreshold) {
+    if (total / n > this.cutThreshold && histogramChange > CUT_HISTOGRAM_DISTANCE) {
       state.set(matte);
       if (out !== matte) out.set(matte);
       return { sceneCut: true };
@@ -248,7 +254,8 @@ export class TemporalStabiliser {
  * and the background it uncovers get no lag, no trail. A pixel whose colour did not change keeps
  * most of its alpha (β = 0.8·strength). g = 4 lets a large alpha change count as motion on a
  * small luma change (a low-contrast edge moving). lo = 3, hi = 10 levels: above clean-source
- * noise, below a visible edge moving by a pixel. A scene cut (mean d > cutLevels) passes through.
+ * noise, below a visible edge moving by a pixel. A scene cut (mean d > cutLevels and a histogram
+ * change, scene-cut.ts) passes through.
  */
 export class OutputStabiliser {
   private readonly prevLuma: Uint8Array;
@@ -256,6 +263,7 @@ export class OutputStabiliser {
   private hasPrev = false;
   private readonly beta: number;
   private readonly luma: Uint8Array;
+  private readonly histogram = new LumaHistogramChange();
 
   constructor(
     readonly width: number,
@@ -276,6 +284,7 @@ export class OutputStabiliser {
 
   reset(): void {
     this.hasPrev = false;
+    this.histogram.reset();
   }
 
   /** Stabilises `alpha` in place; `rgb` is the full-resolution frame (rgb24). Allocates nothing. */
@@ -293,7 +302,8 @@ export class OutputStabiliser {
       luma[i] = y;
       total += Math.abs(y - prev[i]!);
     }
-    if (!this.hasPrev || total / n > this.cutLevels) {
+    const histogramChange = this.histogram.next(luma);
+    if (!this.hasPrev || (total / n > this.cutLevels && histogramChange > CUT_HISTOGRAM_DISTANCE)) {
       prev.set(luma);
       state.set(alpha);
       this.hasPrev = true;
