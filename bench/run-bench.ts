@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -402,7 +403,10 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   });
 
   await mkdir(o.outDir, { recursive: true });
-  const stem = `${results.createdAt.slice(0, 10)}-${git.sha}${git.dirty ? '-dirty' : ''}${o.quick ? '-quick' : ''}`;
+  // Two runs of one commit on one day (say, two sets of clips) must not overwrite each other.
+  const base = `${results.createdAt.slice(0, 10)}-${git.sha}${git.dirty ? '-dirty' : ''}${o.quick ? '-quick' : ''}`;
+  let stem = base;
+  for (let n = 2; existsSync(join(o.outDir, `${stem}.json`)); n++) stem = `${base}-${n}`;
   const json = join(o.outDir, `${stem}.json`);
   const markdown = join(o.outDir, `${stem}.md`);
   const charts = await writeCharts(results, o.outDir, stem);
