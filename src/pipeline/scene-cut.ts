@@ -28,18 +28,22 @@ export class LumaHistogramChange {
 
   /**
    * Histogram distance of this frame's luma (8-bit, or [0,1] floats) from the previous frame's
-   * (Infinity for the first frame after construction or reset). Allocates nothing.
+   * (Infinity for the first frame after construction or reset). Allocates nothing. `stride`
+   * samples every stride-th pixel: a histogram of 32 bins over half a million pixels of a 1080p
+   * frame is as good as over two million, at a quarter of the cost.
    */
-  next(luma: Uint8Array | Float32Array): number {
+  next(luma: Uint8Array | Float32Array, stride = 1): number {
     const h = this.cur;
     h.fill(0);
-    if (luma instanceof Uint8Array) for (let i = 0; i < luma.length; i++) h[luma[i]! >> 3]!++;
+    let count = 0;
+    if (luma instanceof Uint8Array)
+      for (let i = 0; i < luma.length; i += stride, count++) h[luma[i]! >> 3]!++;
     else
-      for (let i = 0; i < luma.length; i++) {
+      for (let i = 0; i < luma.length; i += stride, count++) {
         const b = (luma[i]! * BINS) | 0;
         h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]!++;
       }
-    const inv = luma.length > 0 ? 1 / luma.length : 0;
+    const inv = count > 0 ? 1 / count : 0;
     let d = 0;
     for (let b = 0; b < BINS; b++) {
       h[b] = h[b]! * inv;

@@ -306,7 +306,7 @@ export class OutputStabiliser {
       luma[i] = y;
       total += Math.abs(y - prev[i]!);
     }
-    const histogramChange = this.histogram.next(luma);
+    const histogramChange = this.histogram.next(luma, 4);
     if (!this.hasPrev || (total / n > this.cutLevels && histogramChange > CUT_HISTOGRAM_DISTANCE)) {
       prev.set(luma);
       state.set(alpha);
