@@ -23,9 +23,12 @@ export const INPUT_DEMUXERS = [
   'image2',
 ].join(',');
 
-/** Arguments to put before `-i <path>` for any untrusted input. */
-export function untrustedInputArgs(): string[] {
-  return ['-protocol_whitelist', INPUT_PROTOCOLS, '-format_whitelist', INPUT_DEMUXERS];
+/**
+ * Arguments to put before `-i <path>` for any untrusted input; `protocols` is URL_INPUT_PROTOCOLS
+ * only for a presigned GET of one of our own blobs.
+ */
+export function untrustedInputArgs(protocols: string = INPUT_PROTOCOLS): string[] {
+  return ['-protocol_whitelist', protocols, '-format_whitelist', INPUT_DEMUXERS];
 }
 
 /**
@@ -35,8 +38,3 @@ export function untrustedInputArgs(): string[] {
  * reference inside the media cannot reach local files. The demuxers stay INPUT_DEMUXERS.
  */
 export const URL_INPUT_PROTOCOLS = 'http,https,tcp,tls';
-
-/** Arguments to put before `-i <presigned url>` when ffmpeg reads one of our blobs over HTTP(S). */
-export function untrustedUrlInputArgs(): string[] {
-  return ['-protocol_whitelist', URL_INPUT_PROTOCOLS, '-format_whitelist', INPUT_DEMUXERS];
-}

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AlphacutError } from '../core/errors.ts';
 import type { BlobStore } from '../core/ports/blob-store.ts';
 import { runToCompletion } from './ffmpeg-process.ts';
-import { untrustedInputArgs, untrustedUrlInputArgs } from './ffmpeg-input-policy.ts';
+import { untrustedInputArgs, URL_INPUT_PROTOCOLS } from './ffmpeg-input-policy.ts';
 
 /** What the rest of the pipeline needs to know about an input video, in display orientation. */
 export interface MediaInfo {
@@ -248,7 +248,7 @@ export async function probeBlob(
   const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const r = await runToCompletion(
     'ffprobe',
-    probeArgs([...untrustedUrlInputArgs(), ...blobUrlOptions()], url),
+    probeArgs([...untrustedInputArgs(URL_INPUT_PROTOCOLS), ...blobUrlOptions()], url),
     both,
   );
   if (signal?.aborted) throw new AlphacutError('canceled', 'Canceled.');

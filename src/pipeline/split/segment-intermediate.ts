@@ -31,12 +31,8 @@ export interface SegmentFiles {
   mask: string;
 }
 
-export function joinsByPacketCopy(format: OutputFormat): boolean {
-  return isVideoContainerFormat(format);
-}
-
 export function segmentFiles(format: OutputFormat): SegmentFiles {
-  return joinsByPacketCopy(format)
+  return isVideoContainerFormat(format)
     ? { canvas: `video.${outputFormats[format].extension}`, mask: 'mask.mp4' }
     : { canvas: 'canvas.nut', mask: 'mask.nut' };
 }
@@ -75,7 +71,7 @@ type SegmentWriterOptions = FrameGeometry & { dir: string; signal: AbortSignal; 
 
 /** An OutputWriter (removeBackground's `frameSink`) that writes a segment's two files into `dir`. */
 export function openSegmentWriter(g: SegmentWriterOptions): Promise<OutputWriter> {
-  return joinsByPacketCopy(g.format)
+  return isVideoContainerFormat(g.format)
     ? openEncodedSegmentWriter(g)
     : Promise.resolve(openLosslessSegmentWriter(g));
 }
