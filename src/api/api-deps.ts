@@ -22,11 +22,6 @@ export interface ApiConfig {
   rateLimit: { limit: number; windowMs: number };
   /** Per-key cap on pending+processing jobs. */
   maxActiveJobs: number;
-  /**
-   * Scratch space for the API node. Intake no longer uses it (uploads and URL inputs are streamed
-   * into the blob store and probed there); kept for callers that still pass it.
-   */
-  tmpDir: string;
   probeLimits: ProbeLimits;
   /** Sent in API key pepper form to hashApiKey. */
   keyPepper: string | undefined;

@@ -233,7 +233,7 @@ export class MediaIntake {
         keyId,
         jobId,
         async (stage) => {
-          await this.#fetchInto(url, field, stage);
+          await this.#fetchInto(url, field, () => stage);
           return checkImage(this.#blobs, stage, field);
         },
         (ext) => jobBlobKey(keyId, jobId, `background.${ext}`),
@@ -321,7 +321,7 @@ export class MediaIntake {
   async #fetchInto(
     url: string,
     field: string,
-    key: string | ((filename: string | undefined) => string),
+    key: (filename: string | undefined) => string,
   ): Promise<{ key: string; filename: string | undefined }> {
     let target: string | undefined;
     let filename: string | undefined;
@@ -330,7 +330,7 @@ export class MediaIntake {
         url,
         async (body, meta) => {
           filename = meta.filename;
-          target = typeof key === 'string' ? key : key(filename);
+          target = key(filename);
           await this.#blobs.put(target, { stream: body });
         },
         { label: field, limits: { maxBytes: this.#config.fetchMaxBytes } },

@@ -85,7 +85,6 @@ export async function createApp(config: AppConfig): Promise<App> {
       fetchMaxBytes: config.fetchMaxBytes,
       rateLimit: config.rateLimit,
       maxActiveJobs: config.maxActiveJobs,
-      tmpDir: join(config.dataDir, 'tmp'),
       probeLimits: config.probeLimits,
       keyPepper: config.keyPepper,
       defaultKeyCredits: config.defaultKeyCredits,

@@ -176,7 +176,7 @@ describe('API.md contract review', () => {
     assert.equal(internal.statusCode, 400);
     assert.equal(internal.json().error.details.reason, 'address_not_allowed');
     // Intake streams into the blob store: the temp dir is not even created.
-    assert.deepEqual(await readdir(h.deps.config.tmpDir).catch(() => []), [], 'no scratch file left behind');
+    assert.deepEqual(await readdir(join(h.dir, 'tmp')).catch(() => []), [], 'no scratch file left behind');
   });
 
   it('media errors never reveal server paths; a rejected upload leaves no file behind', async () => {
@@ -196,7 +196,7 @@ describe('API.md contract review', () => {
     const remote = await post('/v1/jobs', k, { video_url: `${mediaBase}/bg.png` });
     assert.equal(remote.statusCode, 422);
     assert.doesNotMatch(remote.body, /\.download|\/tmp\//);
-    assert.deepEqual(await readdir(h.deps.config.tmpDir).catch(() => []), []);
+    assert.deepEqual(await readdir(join(h.dir, 'tmp')).catch(() => []), []);
     const keyBlobs = await readdir(join(h.dir, 'blobs', keyId), { recursive: true }).catch(() => []);
     assert.equal(
       keyBlobs.filter((p) => /\.[a-z0-9]+$/.test(p)).length,

@@ -94,7 +94,6 @@ describe('presigned uploads', () => {
         fetchMaxBytes: 5 * 1024 * 1024,
         rateLimit: { limit: 1000, windowMs: 60_000 },
         maxActiveJobs: 10,
-        tmpDir: join(dir, 'tmp'),
         probeLimits: defaultProbeLimits,
         keyPepper: undefined,
         defaultKeyCredits: 0,
