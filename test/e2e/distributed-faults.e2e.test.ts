@@ -4,7 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { creditsFor } from '../../src/core/credits.ts';
-import { clusterAdminToken, clusterUnavailable, startCluster, type Cluster } from '../helpers/cluster.ts';
+import {
+  clusterAdminToken,
+  clusterUnavailable,
+  ledgerOf,
+  startCluster,
+  type Cluster,
+} from '../helpers/cluster.ts';
 import { tempDir } from '../helpers/media.ts';
 import { squareClip, waitFor } from '../worker/worker-fixture.ts';
 
@@ -99,14 +105,7 @@ describe('distributed mode under faults (PostgreSQL, BullMQ, S3)', { skip }, () 
     assert.equal(done.frames_total, 500);
     const cost = creditsFor('human', 20);
     assert.equal(Number(done.credits_used), cost);
-    const ledger = await c.db.query<{ kind: string; amount: number }>(
-      'select kind, amount from credit_ledger where job_id = $1 order by kind',
-      [id],
-    );
-    assert.deepEqual(
-      ledger.rows.map((r) => `${r.kind}:${r.amount}`),
-      [`charge:${cost}`, `reserve:${cost}`],
-    );
+    assert.deepEqual(await ledgerOf(c, id), [`charge:${cost}`, `reserve:${cost}`]);
     const transitions = await c.db.query<{ to_status: string; reason: string | null }>(
       'select to_status, reason from job_transitions where job_id = $1 order by at, id',
       [id],

@@ -7,7 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { creditsFor } from '../../src/core/credits.ts';
-import { clusterAdminToken, clusterUnavailable, startCluster, type Cluster } from '../helpers/cluster.ts';
+import {
+  clusterAdminToken,
+  clusterUnavailable,
+  ledgerOf,
+  startCluster,
+  type Cluster,
+} from '../helpers/cluster.ts';
 import { tempDir } from '../helpers/media.ts';
 import { freePort } from '../helpers/services.ts';
 import { squareClip, waitFor } from '../worker/worker-fixture.ts';
@@ -124,13 +130,7 @@ describe('distributed mode: Redis loses its data (PostgreSQL, BullMQ, S3)', { sk
       },
       120_000,
     );
-  const ledger = async (id: string): Promise<string[]> =>
-    (
-      await c.db.query<{ kind: string; amount: number }>(
-        'select kind, amount from credit_ledger where job_id = $1 order by kind',
-        [id],
-      )
-    ).rows.map((r) => `${r.kind}:${r.amount}`);
+  const ledger = (id: string): Promise<string[]> => ledgerOf(c, id);
   const transitions = async (id: string): Promise<string[]> =>
     (
       await c.db.query<{ to_status: string; reason: string | null }>(

@@ -7,10 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { BullmqJobQueue } from '../../src/adapters/bullmq/bullmq-job-queue.ts';
+import type { JobSegmentsTable } from '../../src/adapters/sql/database.ts';
 import { creditsFor } from '../../src/core/credits.ts';
 import {
   clusterAdminToken,
   clusterUnavailable,
+  ledgerOf,
   publicUrl,
   startCluster,
   type Cluster,
@@ -26,16 +28,8 @@ const seconds = 12;
 const frames = 300;
 const cost = creditsFor('human', seconds);
 
-interface SegmentRow {
-  idx: number;
-  start_frame: number;
-  end_frame: number;
-  status: string;
-  run_id: string | null;
-  worker_id: string | null;
-  frames_done: number;
-  claims: number;
-}
+/** The job_segments columns this test reads. */
+type SegmentRow = Omit<JobSegmentsTable, 'job_id' | 'blob_prefix' | 'created_at' | 'updated_at'>;
 
 /** What GET /v1/jobs/{id} answers (the fields this test reads). */
 interface JobView {
@@ -241,14 +235,7 @@ describe('distributed split and join: two worker processes, PostgreSQL, BullMQ, 
   async function assertChargedOnce(id: string, job: JobView): Promise<void> {
     assert.equal(job.credits_used, cost);
     assert.equal(job.billing_status, 'charged');
-    const ledger = await c.db.query<{ kind: string; amount: number }>(
-      'select kind, amount from credit_ledger where job_id = $1 order by kind',
-      [id],
-    );
-    assert.deepEqual(
-      ledger.rows.map((r) => `${r.kind}:${r.amount}`),
-      [`charge:${cost}`, `reserve:${cost}`],
-    );
+    assert.deepEqual(await ledgerOf(c, id), [`charge:${cost}`, `reserve:${cost}`]);
   }
 
   /**

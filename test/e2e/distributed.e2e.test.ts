@@ -6,6 +6,7 @@ import { creditsFor } from '../../src/core/credits.ts';
 import {
   clusterAdminToken,
   clusterUnavailable,
+  ledgerOf,
   publicUrl,
   startCluster,
   type Cluster,
@@ -104,14 +105,10 @@ describe(
       await writeFile(out, Buffer.from(await file.arrayBuffer()));
       assert.equal(await countFrames(out, true), 100);
 
-      const ledger = await c.db.query<{ kind: string; amount: number }>(
-        'select kind, amount from credit_ledger where job_id = $1 order by kind',
-        [job.id],
-      );
-      assert.deepEqual(
-        ledger.rows.map((r) => `${r.kind}:${r.amount}`),
-        [`charge:${creditsFor('human', 4)}`, `reserve:${creditsFor('human', 4)}`],
-      );
+      assert.deepEqual(await ledgerOf(c, job.id), [
+        `charge:${creditsFor('human', 4)}`,
+        `reserve:${creditsFor('human', 4)}`,
+      ]);
       const objects = await c.objects();
       assert.ok(
         objects.every((k) => k.startsWith(`deploy/${keyId}/`)),

@@ -42,6 +42,15 @@ export interface Cluster {
 }
 
 /** A skip reason when a service cannot be started, else undefined. */
+/** The job's credit ledger as `kind:amount`, in kind order (what every billing check compares). */
+export async function ledgerOf(c: Pick<Cluster, 'db'>, jobId: string): Promise<string[]> {
+  const r = await c.db.query<{ kind: string; amount: number }>(
+    'select kind, amount from credit_ledger where job_id = $1 order by kind',
+    [jobId],
+  );
+  return r.rows.map((row) => `${row.kind}:${row.amount}`);
+}
+
 export async function clusterUnavailable(): Promise<string | undefined> {
   const s3 = await startS3();
   return (await ensurePostgres()) || (await ensureRedis()) || (typeof s3 === 'string' ? s3 : undefined);
