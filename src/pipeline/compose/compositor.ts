@@ -96,9 +96,11 @@ export class Compositor {
       if (background) alpha = this.cleanAlpha;
     }
 
+    // An unscaled foreground that fills the canvas overwrites every pixel anyway.
+    const covered = !this.scaler && this.x0 === 0 && this.y0 === 0 && this.x1 === CW && this.y1 === CH;
     if (background) writeOpaque(background, out.rgba, CW * CH);
-    else out.rgba.fill(0);
-    out.mask.fill(0);
+    else if (!covered) out.rgba.fill(0);
+    if (!covered) out.mask.fill(0);
     if (this.x0 >= this.x1 || this.y0 >= this.y1) return;
     if (this.scaler) this.scaler.run(fg, alpha, background, out, CW);
     else this.placeUnscaled(fg, alpha, background, out);
@@ -115,6 +117,10 @@ export class Compositor {
     const W = this.srcWidth;
     const { x0, x1, y0, y1 } = this;
     const rgba = out.rgba;
+    const rgba32 =
+      LITTLE_ENDIAN && rgba.byteOffset % 4 === 0
+        ? new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >>> 2)
+        : undefined;
     const lin = srgbToLinear;
     const toSrgb = linearToSrgbTable;
     for (let y = y0; y < y1; y++) {
@@ -122,6 +128,15 @@ export class Compositor {
       const crow = y * CW;
       out.mask.set(alpha.subarray(srow + x0, srow + x1), crow + x0);
       if (!background) {
+        if (rgba32) {
+          // One 32-bit store per pixel instead of four byte stores: this copy was the largest
+          // item of a transparent 1080p frame on the main thread.
+          for (let x = x0, s = srow + x0, o = crow + x0; x < x1; x++, s++, o++) {
+            const i = s * 3;
+            rgba32[o] = (fg[i]! | (fg[i + 1]! << 8) | (fg[i + 2]! << 16) | (alpha[s]! << 24)) >>> 0;
+          }
+          continue;
+        }
         for (let x = x0, s = srow + x0, o = (crow + x0) * 4; x < x1; x++, s++, o += 4) {
           const i = s * 3;
           rgba[o] = fg[i] as number;
@@ -154,6 +169,8 @@ export class Compositor {
     }
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function writeOpaque(bg: Uint8Array, rgba: Uint8Array, n: number): void {
   for (let p = 0, i = 0, o = 0; p < n; p++, i += 3, o += 4) {
