@@ -1,9 +1,18 @@
 import type { TierConfig } from '../models/tiers.ts';
 import { bilinearUpsample, GuidedUpsampler, suggestGuidedParams } from './guided-upsample.ts';
-import type { MatteFrame } from './matte-stream.ts';
 import { OutputStabiliser, TemporalStabiliser } from './temporal-stabiliser.ts';
 
 /** The API's `refine: {edges, temporal}` extension; also how the benchmark gets its raw baseline. */
+/** What refining one frame reads: the model's matte, the luma it saw, and the full-resolution frame. */
+export interface RefineInput {
+  /** Model-resolution matte in [0,1]. */
+  matte: Float32Array;
+  /** The frame's luma at model resolution (0..255). */
+  luma: Uint8Array;
+  /** The full-resolution frame, rgb24. */
+  rgb: Uint8Array;
+}
+
 export interface RefineOverrides {
   /** false → plain bilinear upsampling of the model's matte. */
   edges?: boolean;
@@ -52,10 +61,10 @@ export class MatteRefiner {
     this.stable = new Float32Array(matteWidth * matteHeight);
   }
 
-  refine(frame: MatteFrame, alphaOut: Uint8Array): void {
+  refine(frame: RefineInput, alphaOut: Uint8Array): void {
     let matte = frame.matte;
     if (this.stabiliser) {
-      this.stabiliser.apply(matte, frame.low.luma, this.stable);
+      this.stabiliser.apply(matte, frame.luma, this.stable);
       matte = this.stable;
     }
     if (this.upsampler) {

@@ -1,12 +1,19 @@
 import type { Readable } from 'node:stream';
+import type { FramePool } from './frame-pool.ts';
 
 /**
  * Cuts a raw video byte stream into whole frames. Pulling with `for await` is what gives us
  * backpressure: while the consumer is busy, the stream pauses, the pipe fills and ffmpeg blocks,
- * so memory stays at a few frames whatever the video's length.
+ * so memory stays at a few frames whatever the video's length. Each yielded frame is the
+ * consumer's until it hands it back to `pool` (if any).
  */
-export async function* readRawFrames(stream: Readable, frameBytes: number): AsyncGenerator<Buffer> {
-  let frame = Buffer.allocUnsafe(frameBytes);
+export async function* readRawFrames(
+  stream: Readable,
+  frameBytes: number,
+  pool?: FramePool,
+): AsyncGenerator<Buffer> {
+  const alloc = (): Buffer => pool?.take() ?? Buffer.allocUnsafe(frameBytes);
+  let frame = alloc();
   let filled = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     let offset = 0;
@@ -17,7 +24,7 @@ export async function* readRawFrames(stream: Readable, frameBytes: number): Asyn
       offset += n;
       if (filled === frameBytes) {
         yield frame;
-        frame = Buffer.allocUnsafe(frameBytes);
+        frame = alloc();
         filled = 0;
       }
     }

@@ -13,11 +13,13 @@ import { openOutputWriter, type OutputWriter } from './encode/output-writer.ts';
 import { decodeArgs, sourceMatrix, type SourceRange } from './ffmpeg-args.ts';
 import { spawnFfmpeg, type FfmpegChild } from './ffmpeg-process.ts';
 import type { JobContext } from './job-context.ts';
-import { MatteRefiner, type RefineOverrides } from './matte-refiner.ts';
+import type { RefineOverrides } from './matte-refiner.ts';
 import { matteStream } from './matte-stream.ts';
 import { prefetch } from './prefetch.ts';
 import { defaultProbeLimits, probe, type MediaInfo, type ProbeLimits } from './probe.ts';
+import { FramePool } from './frame-pool.ts';
 import { readRawFrames } from './raw-frame-reader.ts';
+import { RefineThread } from './refine-thread.ts';
 import { emptyTimings, timed, type StageTimings } from './stage-timings.ts';
 
 /** What a render spec decides when the caller gives none: a transparent WebM of the whole clip. */
@@ -188,6 +190,7 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
   const children: FfmpegChild[] = [];
   const writers: OutputWriter[] = [];
   let background: BackgroundSource | undefined;
+  let refiner: RefineThread | undefined;
   let closeFrames: () => Promise<unknown> = async () => undefined;
   let framesIn = 0;
   let framesOut = 0;
@@ -248,12 +251,20 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
 
     const { width, height } = info;
     const pixels = width * height;
-    const refiner = new MatteRefiner(tier, width, height, modelInput.width, modelInput.height, refine);
-    const alpha = new Uint8Array(pixels);
+    refiner = new RefineThread({
+      tier,
+      width,
+      height,
+      matteWidth: modelInput.width,
+      matteHeight: modelInput.height,
+      overrides: refine,
+    });
     const canvasPixels = layout.canvasWidth * layout.canvasHeight;
     const out = { rgba: new Uint8Array(canvasPixels * 4), mask: new Uint8Array(canvasPixels) };
 
-    const decoded = timed(readRawFrames(decoder.child.stdout, pixels * 3), timings, 'decodeMs');
+    const framePool = new FramePool(pixels * 3);
+    const alphaPool = new FramePool(pixels);
+    const decoded = timed(readRawFrames(decoder.child.stdout, pixels * 3, framePool), timings, 'decodeMs');
     const counted = (async function* () {
       for await (const f of decoded) {
         framesIn++;
@@ -266,23 +277,40 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
       'modelMs',
     );
 
+    // Decode, model, refine and compose each work on a different frame at once: the model in its
+    // own process, the refiner on its own thread, composing and encoding here.
+    const thread = refiner;
+    const refinedFrames = (async function* () {
+      for await (const mf of prefetch(mattes, 1)) {
+        // The frame's pixels travel to the thread and back (moved, not copied): `mf.rgb` is
+        // unusable meanwhile, so the frame continues with the returned buffer.
+        const r = await thread.refine({ matte: mf.matte, luma: mf.low.luma, rgb: mf.rgb }, alphaPool.take());
+        timings.refineMs += r.ms;
+        yield { mf: { ...mf, rgb: r.rgb }, alpha: r.alpha };
+      }
+    })();
+
     let lastReport = 0;
     let warmupLeft = opts.warmupFrames ?? 0;
-    const refined = prefetch(mattes, 1);
+    const refined = prefetch(refinedFrames, 1);
     // Cancel must not wait for an inference already running (over a second with `pro`): the
     // loop races each frame against the signal, and the generators drain in the background.
     closeFrames = () => refined.return(undefined);
     for (;;) {
       const next = await untilAborted(refined.next(), signal);
       if (next.done) break;
-      const mf = next.value;
+      const { mf, alpha } = next.value;
       if (mf.key) keyFrames++;
-      t = performance.now();
-      refiner.refine(mf, alpha);
-      timings.refineMs += performance.now() - t;
       opts.onMatte?.(mf.index, alpha, width, height);
+      // Composing and writing read the frame and its alpha synchronously; after that (or right
+      // away for a warm-up frame) both buffers can be reused.
+      const recycle = (): void => {
+        framePool.give(mf.rgb);
+        alphaPool.give(alpha);
+      };
       if (warmupLeft > 0) {
         warmupLeft--;
+        recycle();
         continue;
       }
 
@@ -295,6 +323,7 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
       await writer.write(out.rgba, out.mask);
       if (maskWriter) await maskWriter.write(out.rgba, out.mask);
       timings.encodeMs += performance.now() - t;
+      recycle();
       framesOut++;
 
       const now = performance.now();
@@ -377,6 +406,7 @@ export async function removeBackground(given: RemoveOptions, ctx: JobContext): P
     // Ending the inference process also ends an inference in flight; the frame generators then
     // finish in the background with that error, which nobody is waiting for any more.
     await segmenter.dispose();
+    await refiner?.close();
     void closeFrames().catch(() => {});
     await Promise.all(children.map((c) => c.exited));
     // Harmless after finish(); on any failure it removes partial outputs and kills encoders.
