@@ -148,10 +148,6 @@ function area(b: Box): number {
   return (b.x1 - b.x0) * (b.y1 - b.y0);
 }
 
-function centre(b: Box): { x: number; y: number } {
-  return { x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2 };
-}
-
 function shift(b: Box, dx: number, dy: number): Box {
   return { x0: b.x0 + dx, y0: b.y0 + dy, x1: b.x1 + dx, y1: b.y1 + dy };
 }
@@ -181,9 +177,29 @@ function expand(b: Box, margin: number): Box {
   };
 }
 
+/** Key frames whose subject boxes make up the predicted extent. */
+const HISTORY_KEYS = 3;
+
+/**
+ * How far a box moved along one axis, from its two edges. A box whose edges move apart or
+ * together changed size (often only because the model missed or found a part), and its centre
+ * moving then says nothing about where the subject goes: only a move of both edges the same way
+ * counts, and only as far as the edge that moved less.
+ */
+function edgeMotion(a0: number, a1: number, b0: number, b1: number): number {
+  const d0 = b0 - a0;
+  const d1 = b1 - a1;
+  if (d0 * d1 <= 0) return 0;
+  return Math.abs(d0) < Math.abs(d1) ? d0 : d1;
+}
+
 export class SubjectCropSegmenter {
   private subject: Box | undefined;
-  /** The subject box's centre motion per key frame (normalised units), for the prediction. */
+  /** The subject's boxes of the last key frames, newest last (at most HISTORY_KEYS). */
+  private history: Box[] = [];
+  /** Coarse cells the subject covered at the last key frames where it was found whole. */
+  private subjectCells: number[] = [];
+  /** The subject's motion per key frame (normalised units), for the prediction. */
   private velocity = { x: 0, y: 0 };
   private keys = 0;
   private misses = 0;
@@ -192,7 +208,7 @@ export class SubjectCropSegmenter {
   /** Motion against the camera per block, accumulated over key frames (0..1). */
   private motion: { bw: number; bh: number; cell: number; score: Float32Array } | undefined;
   /** Number of discovery and crop passes and tracker decisions, for the benchmark's cost accounting. */
-  readonly passes = { full: 0, crop: 0, motionProposals: 0, droppedRegions: 0 };
+  readonly passes = { full: 0, crop: 0, motionProposals: 0, droppedRegions: 0, cropFallbacks: 0 };
 
   constructor(
     private readonly segmenter: Segmenter,
@@ -205,6 +221,8 @@ export class SubjectCropSegmenter {
 
   reset(): void {
     this.subject = undefined;
+    this.history = [];
+    this.subjectCells = [];
     this.touchedEdge = false;
     this.velocity = { x: 0, y: 0 };
     this.misses = 0;
@@ -246,16 +264,46 @@ export class SubjectCropSegmenter {
       this.track(full, gw, gh, { x0: 0, y0: 0, x1: 1, y1: 1 }, predicted);
       return full;
     }
-    const matte = await this.cropPass(rgb, crop);
-    this.track(matte, gw, gh, crop, predicted);
+    let matte = await this.cropPass(rgb, crop);
+    let used = crop;
+    const fromCrop = this.opts.track && predicted ? this.judge(matte, gw, gh, predicted) : undefined;
+    if (predicted && fromCrop?.implausible) {
+      // The crop pass can lose a subject the full frame still shows (above). Then the full pass
+      // decides if it looks right, or at least shows more of a whole subject; its distractors are
+      // dropped by track() as usual.
+      if (!full) {
+        full = await this.segmenter.run(low.rgb, gw, gh);
+        this.passes.full++;
+      }
+      const fromFull = this.judge(full, gw, gh, predicted);
+      if (!fromFull.implausible || fromFull.largest > fromCrop.largest) {
+        matte = full;
+        used = { x0: 0, y0: 0, x1: 1, y1: 1 };
+        this.passes.cropFallbacks++;
+      }
+    }
+    this.track(matte, gw, gh, used, predicted);
     return matte;
   }
 
-  /** Where the tracked subject should be in this key frame: last box moved by its velocity. */
+  /**
+   * Where the tracked subject should be in this key frame: its boxes of the last key frames, each
+   * moved on by its velocity to now, together. One box alone was not enough: when the model misses
+   * part of the subject for a frame (a dancer's legs), the box shrinks, the next crop is cut
+   * around the fragment and everything outside it is lost, often for many frames (dance-twirl fell
+   * to J 0.5 on 24 frames that way). A body rarely shrinks by half between two frames; a model
+   * often misses half of one, so the recent extent is kept.
+   */
   private predicted(): Box | undefined {
     if (!this.subject) return undefined;
     if (!this.opts.track) return this.subject;
-    const b = shift(this.subject, this.velocity.x, this.velocity.y);
+    let b: Box | undefined;
+    const n = this.history.length;
+    this.history.forEach((h, i) => {
+      const ahead = n - i;
+      b = union(b, shift(h, this.velocity.x * ahead, this.velocity.y * ahead));
+    });
+    b ??= shift(this.subject, this.velocity.x, this.velocity.y);
     return { x0: Math.max(0, b.x0), y0: Math.max(0, b.y0), x1: Math.min(1, b.x1), y1: Math.min(1, b.y1) };
   }
 
@@ -446,30 +494,83 @@ export class SubjectCropSegmenter {
    * against the camera are cleared: the crop or full pass may light up a distractor beside the
    * subject, and a region that is neither where the subject should be nor moving is not it.
    */
-  private track(matte: Float32Array, gw: number, gh: number, crop: Box, predicted: Box | undefined): void {
-    const labels = labelRegions(matte, gw, gh);
+  /**
+   * The regions of a matte that are the subject: with tracking and a prediction, those where the
+   * subject should be or moving against the camera (`keep`, the rest is a distractor); otherwise,
+   * or when none of those is salient (lost: occluded, left the shot), the salient ones.
+   */
+  private select(labels: Labels, predicted: Box | undefined): { kept: Region[]; keep?: Set<number> } {
     const found = labels.regions;
     const largest = Math.max(0, ...found.map((r) => r.area));
-    let kept = found.filter((r) => r.area >= largest * this.opts.keepRatio);
-    if (this.opts.track && predicted) {
-      const near = expand(predicted, 0.25);
-      const tracked = found.filter((r) => overlaps(r, near) || this.movement(r) >= 0.35);
-      // Nothing where the subject should be: lost (occluded, left the shot); start over from the
-      // salient regions rather than clearing the whole matte.
-      if (tracked.some((r) => r.area >= largest * this.opts.keepRatio)) {
-        const keep = new Set(tracked.map((r) => r.id));
-        if (keep.size < found.length) {
-          this.passes.droppedRegions += found.length - keep.size;
-          keepOnly(matte, gw, gh, labels, keep);
-        }
-        const big = Math.max(0, ...tracked.map((r) => r.area));
-        kept = tracked.filter((r) => r.area >= big * this.opts.keepRatio);
-      }
+    const salient = found.filter((r) => r.area >= largest * this.opts.keepRatio);
+    if (!this.opts.track || !predicted) return { kept: salient };
+    const near = expand(predicted, 0.25);
+    const tracked = found.filter((r) => overlaps(r, near) || this.movement(r) >= 0.35);
+    if (!tracked.some((r) => r.area >= largest * this.opts.keepRatio)) return { kept: salient };
+    const big = Math.max(0, ...tracked.map((r) => r.area));
+    return {
+      kept: tracked.filter((r) => r.area >= big * this.opts.keepRatio),
+      keep: new Set(tracked.map((r) => r.id)),
+    };
+  }
+
+  /** The subject's usual size: the median of its areas (cells) at the last key frames. */
+  private usualCells(): number {
+    const c = [...this.subjectCells].sort((a, b) => a - b);
+    return c.length ? (c[c.length >> 1] as number) : 0;
+  }
+
+  /**
+   * Whether these regions show much less of the subject than the last key frames did: their box
+   * under 40 % of the predicted one, or their area under 40 % of the usual. The area test catches
+   * a pass that lit up scattered fragments (floor, shadows) instead of the body: their box can be
+   * as large as the subject's while they cover a fraction of it.
+   */
+  private shrank(kept: Region[], predicted: Box): boolean {
+    let box: Box | undefined;
+    let cells = 0;
+    for (const r of kept) {
+      box = union(box, r);
+      cells += r.area;
+    }
+    return !box || area(box) < 0.4 * area(predicted) || cells < 0.4 * this.usualCells();
+  }
+
+  /**
+   * How believable a matte's subject is against the last key frames. Implausible: it shrank
+   * (above), grew to over twice its usual area in one key frame, or broke up so that its largest
+   * piece is under half the usual area. All three were seen on a tight crop of a spinning dancer:
+   * the model lit up the floor, the wall around her, or scattered patches instead of the body. A
+   * subject that really grows (walks up to the camera) is accepted once it has done so for two key
+   * frames, as the usual area is a median. `largest` ranks two implausible mattes: a whole body
+   * beats fragments.
+   */
+  private judge(
+    matte: Float32Array,
+    gw: number,
+    gh: number,
+    predicted: Box,
+  ): { implausible: boolean; largest: number } {
+    const { kept } = this.select(labelRegions(matte, gw, gh), predicted);
+    const cells = kept.reduce((n, r) => n + r.area, 0);
+    const largest = Math.max(0, ...kept.map((r) => r.area));
+    const usual = this.usualCells();
+    const implausible =
+      this.shrank(kept, predicted) || (usual > 0 && (cells > 2 * usual || largest < 0.5 * usual));
+    return { implausible, largest };
+  }
+
+  private track(matte: Float32Array, gw: number, gh: number, crop: Box, predicted: Box | undefined): void {
+    const labels = labelRegions(matte, gw, gh);
+    const { kept, keep } = this.select(labels, predicted);
+    if (keep && keep.size < labels.regions.length) {
+      this.passes.droppedRegions += labels.regions.length - keep.size;
+      keepOnly(matte, gw, gh, labels, keep);
     }
     let box: Box | undefined;
     for (const r of kept) box = union(box, r);
     let collapsed = false;
-    if (this.opts.track && predicted && (!box || area(box) < 0.4 * area(predicted)) && this.misses < 2) {
+    if (this.opts.track && predicted && this.shrank(kept, predicted) && this.misses < 2) {
       // The subject shrank to under 40 % in one key frame: far more likely the model missed part
       // of it (small subjects flicker) than that it really shrank. Keep the predicted box, so the
       // next crop is not cut around the remaining fragment, and look at the whole frame again.
@@ -479,16 +580,22 @@ export class SubjectCropSegmenter {
       this.misses++;
     } else this.misses = 0;
     if (box && this.subject && this.opts.track && !collapsed) {
-      const a = centre(this.subject);
-      const b = centre(box);
       // Smoothed so that one noisy box does not throw the next prediction off.
       this.velocity = {
-        x: 0.5 * this.velocity.x + 0.5 * (b.x - a.x),
-        y: 0.5 * this.velocity.y + 0.5 * (b.y - a.y),
+        x: 0.5 * this.velocity.x + 0.5 * edgeMotion(this.subject.x0, this.subject.x1, box.x0, box.x1),
+        y: 0.5 * this.velocity.y + 0.5 * edgeMotion(this.subject.y0, this.subject.y1, box.y0, box.y1),
       };
     } else this.velocity = { x: 0, y: 0 };
     this.subject = box;
-    if (!box) return;
+    if (!box) {
+      this.history = [];
+      this.subjectCells = [];
+      return;
+    }
+    if (!collapsed) {
+      this.history = [...this.history, box].slice(-HISTORY_KEYS);
+      this.subjectCells = [...this.subjectCells, kept.reduce((n, r) => n + r.area, 0)].slice(-HISTORY_KEYS);
+    }
     const eps = 2 / Math.min(gw, gh);
     this.touchedEdge =
       collapsed ||

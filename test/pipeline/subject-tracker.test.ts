@@ -134,3 +134,73 @@ describe('subject tracking on DAVIS scooter-black', { skip: noSharedMedia }, () 
     }
   });
 });
+
+describe('crop pass that loses the subject', () => {
+  it('falls back to the full pass when the crop shows fragments or the whole background', async () => {
+    // Synthetic frames: a white body on black, and a scripted model that sees exactly the white
+    // pixels, except on chosen frames where its crop pass fails the two ways ISNet was seen to
+    // fail on a tight crop of a spinning dancer (dance-twirl): scattered patches, or everything.
+    const W = 640;
+    const H = 360;
+    const grid = { width: 256, height: 144 };
+    const body = { x0: 0.42, y0: 0.2, x1: 0.58, y1: 0.9 };
+    const frameOf = (dx: number): Uint8Array => {
+      const rgb = new Uint8Array(W * H * 3);
+      for (let y = Math.round(body.y0 * H); y < Math.round(body.y1 * H); y++)
+        for (let x = Math.round((body.x0 + dx) * W); x < Math.round((body.x1 + dx) * W); x++)
+          rgb.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
+      return rgb;
+    };
+    let cropFailure: 'fragments' | 'everything' | undefined;
+    const model = {
+      modelId: 'scripted',
+      inputSizeFor: () => grid,
+      dispose: async () => {},
+      run: async (rgb: Uint8Array, w: number, h: number): Promise<Float32Array> => {
+        const m = new Float32Array(w * h);
+        const isCrop = w !== grid.width || h !== grid.height;
+        for (let i = 0; i < w * h; i++) {
+          if (isCrop && cropFailure === 'everything') m[i] = 1;
+          else if (isCrop && cropFailure === 'fragments')
+            m[i] = (i % w) % 40 < 4 && Math.floor(i / w) % 40 < 4 ? 1 : 0;
+          else m[i] = (rgb[i * 3] as number) > 128 ? 1 : 0;
+        }
+        return m;
+      },
+    };
+    const sc = new SubjectCropSegmenter(model, W, H, grid, 256, { ...defaultSubjectCrop, minCropSide: 128 });
+    const iouWithBody = (matte: Float32Array, dx: number): number => {
+      let inter = 0;
+      let uni = 0;
+      for (let y = 0; y < grid.height; y++)
+        for (let x = 0; x < grid.width; x++) {
+          const u = (x + 0.5) / grid.width;
+          const v = (y + 0.5) / grid.height;
+          const g = u >= body.x0 + dx && u < body.x1 + dx && v >= body.y0 && v < body.y1;
+          const a = (matte[y * grid.width + x] as number) > 0.5;
+          if (a && g) inter++;
+          if (a || g) uni++;
+        }
+      return inter / uni;
+    };
+    const js: string[] = [];
+    for (let t = 0; t < 10; t++) {
+      const dx = 0.005 * t;
+      cropFailure = t === 4 ? 'fragments' : t === 7 ? 'everything' : undefined;
+      const rgb = frameOf(dx);
+      const low = new Uint8Array(
+        await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+          .resize(grid.width, grid.height, { fit: 'fill' })
+          .raw()
+          .toBuffer(),
+      );
+      const matte = await sc.segment(rgb, { rgb: low, luma: lumaOf(low, grid.width * grid.height) });
+      js.push(iouWithBody(matte, dx).toFixed(2));
+    }
+    assert.ok(
+      js.every((j) => Number(j) >= 0.8),
+      `IoU with the body per frame: ${js.join(' ')}`,
+    );
+    assert.equal(sc.passes.cropFallbacks, 2);
+  });
+});
