@@ -25,7 +25,7 @@ function frame(t: number): { rgb: Buffer; matte: Float32Array; luma: Uint8Array 
       const fy = ((y + 0.5) * H) / MH;
       const inside = fx >= 100 + 6 * t && fx < 160 + 6 * t && fy >= 50 && fy < 130;
       // Model noise near 0.5 at the top edge, so the temporal stages have something to hold.
-      matte[y * MW + x] = inside ? 0.95 : y < 4 ? 0.4 + 0.2 * ((x * 7 + t * 13) % 5) / 4 : 0.02;
+      matte[y * MW + x] = inside ? 0.95 : y < 4 ? 0.4 + (0.2 * ((x * 7 + t * 13) % 5)) / 4 : 0.02;
       luma[y * MW + x] = inside ? 230 : Math.round((fx + fy) % 97);
     }
   return { rgb, matte, luma };
@@ -34,7 +34,14 @@ function frame(t: number): { rgb: Buffer; matte: Float32Array; luma: Uint8Array 
 it('the refiner thread gives the same alpha as refining in place, and hands the frame back intact', async () => {
   const tier = tiers.original;
   const inline = new MatteRefiner(tier, W, H, MW, MH);
-  const thread = new RefineThread({ tier, width: W, height: H, matteWidth: MW, matteHeight: MH, overrides: {} });
+  const thread = new RefineThread({
+    tier,
+    width: W,
+    height: H,
+    matteWidth: MW,
+    matteHeight: MH,
+    overrides: {},
+  });
   try {
     let spare: Uint8Array | undefined;
     for (let t = 0; t < 6; t++) {
