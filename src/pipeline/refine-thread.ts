@@ -57,10 +57,10 @@ export class RefineThread {
 
   /**
    * Refines one frame; resolves with its full-resolution alpha (in `spareAlpha`, moved there and
-   * back, or a new buffer), the
-   * frame's pixels and the thread's time on it. A frame that owns its whole ArrayBuffer (every
-   * frame of readRawFrames) is moved to the thread and back: `input.rgb` is empty from this call
-   * on, and the caller goes on with the returned `rgb`. Any other buffer is copied across.
+   * back, or a new buffer), the frame's pixels and the thread's time on it. A frame that owns its
+   * whole ArrayBuffer (every frame of readRawFrames) is moved to the thread and back: `input.rgb`
+   * is empty from this call on, and the caller goes on with the returned `rgb`. Any other buffer
+   * is copied across.
    */
   refine(input: RefineInput, spareAlpha?: Uint8Array): Promise<RefinedFrame> {
     if (this.failure) return Promise.reject(this.failure);
