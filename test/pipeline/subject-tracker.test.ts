@@ -4,10 +4,22 @@ import sharp from 'sharp';
 import { resolveDataDir } from '../../src/app/paths.ts';
 import { ensureModel } from '../../src/models/model-store.ts';
 import { ProcessSegmenter } from '../../src/models/process-segmenter.ts';
-import { lumaOf } from '../../src/pipeline/frame-resizer.ts';
+import { lumaOf, resizeRgb } from '../../src/pipeline/frame-resizer.ts';
 import { motionField } from '../../src/pipeline/motion-cue.ts';
 import { defaultSubjectCrop, SubjectCropSegmenter } from '../../src/pipeline/subject-crop.ts';
 import { noSharedMedia, sharedMedia } from '../helpers/media.ts';
+
+/** One key frame through the cropper, with the grid copy made as the matte stream makes it. */
+async function segmentAtGrid(
+  sc: SubjectCropSegmenter,
+  rgb: Uint8Array,
+  w: number,
+  h: number,
+  grid: { width: number; height: number },
+): Promise<Float32Array> {
+  const low = await resizeRgb(rgb, w, h, grid.width, grid.height);
+  return sc.segment(rgb, { rgb: low, luma: lumaOf(low, grid.width * grid.height) });
+}
 
 /** Deterministic texture: value noise, so block matching has something to lock on to. */
 function texture(w: number, h: number, seed: number): Uint8Array {
@@ -94,13 +106,7 @@ describe('subject tracking on DAVIS scooter-black', { skip: noSharedMedia }, () 
           const rgb = new Uint8Array(
             await sharp(`${dir}/JPEGImages/${name}.jpg`).removeAlpha().raw().toBuffer(),
           );
-          const low = new Uint8Array(
-            await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
-              .resize(grid.width, grid.height, { fit: 'fill' })
-              .raw()
-              .toBuffer(),
-          );
-          const matte = await sc.segment(rgb, { rgb: low, luma: lumaOf(low, grid.width * grid.height) });
+          const matte = await segmentAtGrid(sc, rgb, W, H, grid);
           const gt = await sharp(`${dir}/Annotations/${name}.png`)
             .resize(grid.width, grid.height, { kernel: 'nearest', fit: 'fill' })
             .greyscale()
@@ -188,13 +194,7 @@ describe('crop pass that loses the subject', () => {
       const dx = 0.005 * t;
       cropFailure = t === 4 ? 'fragments' : t === 7 ? 'everything' : undefined;
       const rgb = frameOf(dx);
-      const low = new Uint8Array(
-        await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
-          .resize(grid.width, grid.height, { fit: 'fill' })
-          .raw()
-          .toBuffer(),
-      );
-      const matte = await sc.segment(rgb, { rgb: low, luma: lumaOf(low, grid.width * grid.height) });
+      const matte = await segmentAtGrid(sc, rgb, W, H, grid);
       js.push(iouWithBody(matte, dx).toFixed(2));
     }
     assert.ok(
